@@ -1,0 +1,49 @@
+/** Byte helpers shared by the edge, the bridge and the client; WebCrypto-era APIs only. */
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/** UTF-8 encode a string. */
+export const utf8 = (text: string): Uint8Array => encoder.encode(text)
+
+/**
+ * Strict UTF-8 decode; throws `TypeError` on invalid sequences.
+ * @throws {TypeError} when `bytes` is not valid UTF-8
+ */
+export const fromUtf8 = (bytes: Uint8Array): string => decoder.decode(bytes)
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/** Standard (padded) base64 of `bytes`. */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = ''
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  }
+  return btoa(binary)
+}
+
+/** Error thrown for text that is not canonical padded base64. */
+export class Base64Error extends Error {
+  override name = 'Base64Error'
+}
+
+/**
+ * Decode standard padded base64, refusing anything else (URL-safe alphabet, whitespace,
+ * missing padding), so a sender's mistake is an error and never a silently different payload.
+ * @throws {Base64Error}
+ */
+export function fromBase64(text: string): Uint8Array {
+  if (!BASE64.test(text)) throw new Base64Error('not valid base64 (standard alphabet, padded)')
+  const binary = atob(text)
+  const out = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i)
+  return out
+}
+
+/** Lower-case hex SHA-256 of `data`. */
+export async function sha256Hex(data: Uint8Array | string): Promise<string> {
+  const bytes = typeof data === 'string' ? utf8(data) : data
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
+}

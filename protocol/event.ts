@@ -1,0 +1,74 @@
+/**
+ * What an event is, in one place: the sender's request body, its validation, and Serf's size
+ * rule. The edge validates with it before queueing; the client validates with it before sending.
+ */
+import { z } from 'zod'
+import { Base64Error, fromBase64, utf8 } from './bytes.ts'
+
+/** Serf's default `user_event_size_limit`, in bytes. */
+export const DEFAULT_USER_EVENT_SIZE_LIMIT = 512
+/** The highest `user_event_size_limit` Serf accepts in an agent's configuration. */
+export const MAX_USER_EVENT_SIZE_LIMIT = 9216
+/** Longest event name we accept, in UTF-8 bytes. */
+export const MAX_EVENT_NAME_BYTES = 128
+/** Cluster ids: what may appear in a URL path segment and a config key. */
+export const CLUSTER_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/
+
+// Control characters would reach handler scripts through SERF_USER_EVENT; refuse them.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+
+/** The JSON body of `POST /v1/clusters/{cluster}/events`. */
+export const eventRequestSchema = z
+  .strictObject({
+    cluster: z.string({ error: 'cluster must be a string naming the target cluster' }),
+    name: z
+      .string({ error: 'name must be a string' })
+      .min(1, { error: 'name must not be empty' })
+      .refine((name) => !CONTROL.test(name), { error: 'name must not contain control characters' })
+      .refine((name) => utf8(name).length <= MAX_EVENT_NAME_BYTES, {
+        error: `name must be at most ${MAX_EVENT_NAME_BYTES} bytes of UTF-8`,
+      }),
+    payload: z.string({ error: 'payload must be a string (UTF-8 text)' }).optional(),
+    payloadBase64: z
+      .string({ error: 'payloadBase64 must be a string' })
+      .refine(isBase64, { error: 'payloadBase64 is not valid base64 (standard alphabet, padded)' })
+      .optional(),
+    coalesce: z.boolean({ error: 'coalesce must be true or false' }).optional(),
+  })
+  .refine((body) => body.payload === undefined || body.payloadBase64 === undefined, {
+    error: 'give payload (text) or payloadBase64 (binary), not both',
+  })
+
+/** The request body as a sender writes it. */
+export type EventRequest = z.infer<typeof eventRequestSchema>
+
+function isBase64(text: string): boolean {
+  try {
+    fromBase64(text)
+    return true
+  } catch (error) {
+    if (error instanceof Base64Error) return false
+    throw error
+  }
+}
+
+/** An event ready for Serf: the bytes Serf will see, and its coalesce flag (default true). */
+export interface SerfEvent {
+  name: string
+  payload: Uint8Array
+  coalesce: boolean
+}
+
+/** Normalise a validated request into the event Serf will receive. */
+export function toSerfEvent(body: EventRequest): SerfEvent {
+  const payload =
+    body.payloadBase64 !== undefined
+      ? fromBase64(body.payloadBase64)
+      : utf8(body.payload ?? '')
+  return { name: body.name, payload, coalesce: body.coalesce ?? true }
+}
+
+/** The size Serf checks against `user_event_size_limit`: `len(name) + len(payload)` in bytes. */
+export function serfEventSize(event: Pick<SerfEvent, 'name' | 'payload'>): number {
+  return utf8(event.name).length + event.payload.length
+}

@@ -1,0 +1,37 @@
+/**
+ * serf-edge: the Worker. Routes sender and bridge requests, turns every refusal into an
+ * RFC 9457 problem, and exports the `ClusterQueue` Durable Object.
+ */
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { AppEnv } from './env.ts'
+import { ProblemError } from './problem.ts'
+import { bridgeRoutes } from './routes/bridge.ts'
+import { eventRoutes } from './routes/events.ts'
+import { withConfig } from './routes/middleware.ts'
+
+export { ClusterQueue } from './queue/cluster-queue.ts'
+
+const app = new Hono<AppEnv>()
+
+app.get('/', (c) => c.json({ service: 'serf-edge', api: '/v1/clusters/{cluster}/events' }))
+app.use('/v1/*', withConfig)
+app.route('/v1/clusters', eventRoutes)
+app.route('/v1/clusters', bridgeRoutes)
+
+app.notFound((c) => new ProblemError('not-found', `no endpoint ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse())
+
+app.onError((error, c) => {
+  const path = new URL(c.req.url).pathname
+  if (error instanceof ProblemError) return error.toResponse(path)
+  if (error instanceof HTTPException && error.status === 400) {
+    return new ProblemError('malformed-json', 'request body is not valid JSON', { cause: error }).toResponse(path)
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    return new ProblemError('invalid-request', error.message, { cause: error }).toResponse(path)
+  }
+  console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path, error: String(error) }))
+  return new ProblemError('internal', 'the edge failed to handle this request').toResponse(path)
+})
+
+export default app

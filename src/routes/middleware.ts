@@ -1,0 +1,55 @@
+/** Middleware shared by the sender and bridge routes. */
+import { createMiddleware } from 'hono/factory'
+import { bodyLimit } from 'hono/body-limit'
+import type { ClusterSettings } from '../config.ts'
+import { ConfigError, loadConfig } from '../config.ts'
+import type { AppEnv } from '../env.ts'
+import { ProblemError } from '../problem.ts'
+import type { Context } from 'hono'
+
+/** Largest request body read at all: a 9 KiB event in base64 plus JSON framing fits easily. */
+export const MAX_BODY_BYTES = 32 * 1024
+
+/** Parse the configuration once; refuse every request with a clear problem while it is bad. */
+export const withConfig = createMiddleware<AppEnv>(async (c, next) => {
+  try {
+    c.set('config', await loadConfig(c.env))
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(JSON.stringify({ level: 'error', msg: 'invalid configuration', detail: error.message }))
+      throw new ProblemError('invalid-config', error.message)
+    }
+    throw error
+  }
+  await next()
+})
+
+/** Refuse bodies over {@link MAX_BODY_BYTES} before anything parses them (chunked ones too). */
+export const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new ProblemError('body-too-large', `request body is over ${MAX_BODY_BYTES} bytes`)
+  },
+})
+
+/** Refuse anything but a JSON body. */
+export const requireJson = createMiddleware<AppEnv>(async (c, next) => {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+  if (type !== 'application/json') {
+    throw new ProblemError('unsupported-media-type', `content-type must be application/json, got "${type || 'none'}"`)
+  }
+  await next()
+})
+
+/** The settings of the cluster named in the path. */
+export function clusterOf(c: Context<AppEnv>): ClusterSettings {
+  const id = c.req.param('cluster') ?? ''
+  const settings = c.get('config').clusters.get(id)
+  if (!settings) throw new ProblemError('unknown-cluster', `unknown cluster "${id}"`)
+  return settings
+}
+
+/** The cluster's queue object. */
+export function queueOf(c: Context<AppEnv>, cluster: string) {
+  return c.env.CLUSTER_QUEUE.get(c.env.CLUSTER_QUEUE.idFromName(cluster))
+}
