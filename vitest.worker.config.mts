@@ -12,7 +12,8 @@ const clusters = {
   staging: { userEventSizeLimit: 512, maxEventAge: '15m', retention: '1d' },
   prod: { userEventSizeLimit: 1024, maxEventAge: '15m', retention: '1d' },
   big: { userEventSizeLimit: 9216, maxEventAge: '15m', retention: '1d', maxQueuedEvents: 5 },
-  fleeting: { maxEventAge: '1s', retention: '10m', bridgeLeaseTtl: '2s' },
+  fleeting: { maxEventAge: '15m', retention: '10m', bridgeLeaseTtl: '2s' },
+  ephemeral: { maxEventAge: '1s', retention: '10m' },
 }
 
 export default defineConfig({

@@ -1,7 +1,7 @@
 /** Byte helpers shared by the edge, the bridge and the client; WebCrypto-era APIs only. */
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8', { fatal: true })
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
 /** UTF-8 encode a string. */
 export const utf8 = (text: string): Uint8Array => encoder.encode(text)

@@ -64,10 +64,10 @@ const clusterSchema = z.strictObject({
       error: `userEventSizeLimit must be at most ${MAX_USER_EVENT_SIZE_LIMIT} (Serf's own maximum)`,
     })
     .default(DEFAULT_USER_EVENT_SIZE_LIMIT),
-  maxEventAge: duration('maxEventAge').default('1h'),
-  retention: duration('retention').default('7d'),
+  maxEventAge: duration('maxEventAge').prefault('1h'),
+  retention: duration('retention').prefault('7d'),
   maxQueuedEvents: z.number().int().min(1).max(1_000_000).default(100_000),
-  bridgeLeaseTtl: duration('bridgeLeaseTtl').default('60s'),
+  bridgeLeaseTtl: duration('bridgeLeaseTtl').prefault('60s'),
 })
 
 const senderSchema = z.strictObject({

@@ -168,19 +168,19 @@ export class ClusterQueue extends DurableObject {
     let delivered = 0
     this.ctx.storage.transactionSync(() => {
       for (const r of input.rejected) {
-        rejected += this.#sql.exec(
-          `UPDATE events SET state = 'rejected', error = ?, settled_at = ? WHERE seq = ? AND ${settleable}`,
-          r.error,
-          now,
-          r.sequence,
-          input.through,
-        ).rowsWritten
+        rejected += this.#sql
+          .exec(
+            `UPDATE events SET state = 'rejected', error = ?, settled_at = ? WHERE seq = ? AND ${settleable} RETURNING seq`,
+            r.error,
+            now,
+            r.sequence,
+            input.through,
+          )
+          .toArray().length
       }
-      delivered = this.#sql.exec(
-        `UPDATE events SET state = 'delivered', settled_at = ? WHERE ${settleable}`,
-        now,
-        input.through,
-      ).rowsWritten
+      delivered = this.#sql
+        .exec(`UPDATE events SET state = 'delivered', settled_at = ? WHERE ${settleable} RETURNING seq`, now, input.through)
+        .toArray().length
       this.#sql.exec('UPDATE lease SET expires_at = ? WHERE id = 1', now + input.settings.leaseTtlMs)
     })
     return { kind: 'acked', delivered, rejected, settledThrough: this.#settledThrough() }

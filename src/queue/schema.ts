@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS lease (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `
 
-export interface EventRow {
+export type EventRow = {
   seq: number
   id: string
   sender: string
@@ -45,7 +45,7 @@ export interface EventRow {
   error: string | null
 }
 
-export interface LeaseRow {
+export type LeaseRow = {
   token: number
   bridge_id: string
   expires_at: number

@@ -13,7 +13,7 @@ import { clusterOf, limitBody, queueOf, requireJson } from './middleware.ts'
 
 /** Turn a schema failure into one problem listing every issue. */
 export function invalidBody(type: ProblemType) {
-  return (result: { success: boolean; error?: z.ZodError }) => {
+  return (result: { success: boolean; error?: { issues: readonly z.core.$ZodIssue[] } }) => {
     if (result.success || !result.error) return
     const errors = result.error.issues.map((issue) => ({
       field: issue.path.join('.') || '(body)',

@@ -1,0 +1,66 @@
+/** Invalid configuration fails every request with a problem naming what is wrong. */
+import { env } from 'cloudflare:workers'
+import { createExecutionContext } from 'cloudflare:test'
+import { describe, expect, it } from 'vitest'
+import app from '../../src/index.ts'
+import { parseConfig } from '../../src/config.ts'
+
+const good = () => ({
+  CLUSTER_QUEUE: env.CLUSTER_QUEUE,
+  CLUSTERS: { staging: {} },
+  SENDERS: { bot: { clusters: ['staging'], events: ['deploy'] } },
+  SENDER_KEYS_BOT: env.SENDER_KEYS_CHATOPS,
+  BRIDGE_KEYS_STAGING: env.BRIDGE_KEYS_STAGING,
+})
+
+async function answer(badEnv: Record<string, unknown>) {
+  const res = await app.fetch(
+    new Request('https://edge.test/v1/clusters/staging/events', { method: 'POST', body: '{}' }),
+    badEnv,
+    createExecutionContext(),
+  )
+  const body = (await res.json()) as { type: string; detail: string }
+  return { status: res.status, type: res.headers.get('content-type'), body }
+}
+
+describe('configuration', () => {
+  it('defaults fill a minimal cluster entry', async () => {
+    const config = await parseConfig(good())
+    expect(config.clusters.get('staging')).toEqual({
+      id: 'staging',
+      userEventSizeLimit: 512,
+      maxEventAgeMs: 3_600_000,
+      retentionMs: 7 * 86_400_000,
+      maxQueuedEvents: 100_000,
+      leaseTtlMs: 60_000,
+    })
+  })
+
+  it('accepts vars given as JSON strings (as .dev.vars and --var give them)', async () => {
+    const config = await parseConfig({ ...good(), CLUSTERS: '{"staging": {"userEventSizeLimit": 1024}}' })
+    expect(config.clusters.get('staging')?.userEventSizeLimit).toBe(1024)
+  })
+
+  it.each([
+    [{ CLUSTERS: undefined }, /CLUSTERS is not set/],
+    [{ CLUSTERS: '{nope' }, /CLUSTERS is not valid JSON/],
+    [{ CLUSTERS: { staging: { userEventSizeLimit: 10_000 } } }, /CLUSTERS.staging.userEventSizeLimit: .*9216/],
+    [{ CLUSTERS: { staging: { maxEventAge: '15 minutes' } } }, /CLUSTERS.staging.maxEventAge: .*not a duration/],
+    [{ CLUSTERS: { staging: { retention: '1m' } } }, /retention must be at least 10m/],
+    [{ CLUSTERS: { staging: { sizeLimit: 512 } } }, /CLUSTERS.staging: .*sizeLimit/],
+    [{ CLUSTERS: { 'Bad Name': {} } }, /"Bad Name" is not a valid cluster id/],
+    [{ BRIDGE_KEYS_STAGING: undefined }, /secret BRIDGE_KEYS_STAGING is not set/],
+    [{ SENDER_KEYS_BOT: 'whsec_short' }, /SENDER_KEYS_BOT, key 1: whsec_ key/],
+    [{ SENDER_KEYS_BOT: 'hunter2' }, /SENDER_KEYS_BOT, key 1: a verify key must start with whsec_/],
+    [{ SENDERS: { bot: { clusters: ['prod'] } } }, /SENDERS.bot.clusters names unknown cluster "prod"/],
+    [{ SENDERS: { bot: { events: ['deploy'] } } }, /SENDERS.bot.clusters/],
+  ])('%j fails every request with a 500 problem naming it', async (change, detail) => {
+    const result = await answer({ ...good(), ...change })
+    expect(result.status).toBe(500)
+    expect(result.type).toBe('application/problem+json')
+    expect(result.body.type).toBe('urn:serf-edge:problem:invalid-config')
+    expect(result.body.detail).toMatch(detail)
+    expect(result.body.detail).not.toMatch(/at .*\.ts:\d+/)
+    expect(result.body.detail).not.toContain(String(env.SENDER_KEYS_CHATOPS))
+  })
+})
