@@ -4,7 +4,7 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
 /** UTF-8 encode a string. */
-export const utf8 = (text: string): Uint8Array => encoder.encode(text)
+export const utf8 = (text: string): Uint8Array<ArrayBuffer> => encoder.encode(text) as Uint8Array<ArrayBuffer>
 
 /**
  * Strict UTF-8 decode; throws `TypeError` on invalid sequences.
@@ -33,7 +33,7 @@ export class Base64Error extends Error {
  * missing padding), so a sender's mistake is an error and never a silently different payload.
  * @throws {Base64Error}
  */
-export function fromBase64(text: string): Uint8Array {
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   if (!BASE64.test(text)) throw new Base64Error('not valid base64 (standard alphabet, padded)')
   const binary = atob(text)
   const out = new Uint8Array(binary.length)
@@ -42,7 +42,7 @@ export function fromBase64(text: string): Uint8Array {
 }
 
 /** Lower-case hex SHA-256 of `data`. */
-export async function sha256Hex(data: Uint8Array | string): Promise<string> {
+export async function sha256Hex(data: Uint8Array<ArrayBuffer> | string): Promise<string> {
   const bytes = typeof data === 'string' ? utf8(data) : data
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')

@@ -68,7 +68,31 @@ export function toSerfEvent(body: EventRequest): SerfEvent {
   return { name: body.name, payload, coalesce: body.coalesce ?? true }
 }
 
-/** The size Serf checks against `user_event_size_limit`: `len(name) + len(payload)` in bytes. */
+/** `len(name) + len(payload)` in bytes: the first size Serf checks. */
 export function serfEventSize(event: Pick<SerfEvent, 'name' | 'payload'>): number {
   return utf8(event.name).length + event.payload.length
+}
+
+// Serf's codec writes names and payloads as msgpack raw strings: a 1-byte header up to 31
+// bytes, 3 bytes up to 65535.
+const rawHeader = (bytes: number): number => (bytes < 32 ? 1 : 3)
+
+/**
+ * The largest size of the gossip message Serf encodes for this event. Serf refuses an event
+ * when `len(name) + len(payload)` or this encoded size exceeds `user_event_size_limit`
+ * ("encoded user event exceeds configured limit of N bytes after encoding"). The encoding adds
+ * 25 bytes of framing, the string headers, and the Lamport time, which grows with the cluster's
+ * clock up to 9 bytes; the edge assumes the widest so that what it accepts Serf never refuses.
+ */
+export function serfEncodedSizeBound(event: Pick<SerfEvent, 'name' | 'payload'>): number {
+  const name = utf8(event.name).length
+  const payload = event.payload.length
+  return 25 + 9 + rawHeader(name) + name + rawHeader(payload) + payload
+}
+
+/** Largest `len(name) + len(payload)` that {@link serfEncodedSizeBound} fits into `limit`. */
+export function maxEventSize(limit: number, nameBytes: number): number {
+  const room = limit - 34 - rawHeader(nameBytes) - nameBytes
+  const payload = room - 3 >= 32 ? room - 3 : Math.min(31, room - 1)
+  return nameBytes + Math.max(0, payload)
 }

@@ -34,8 +34,8 @@ const ED25519_PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ])
 
-function keyBytes(text: string, prefix: string, sizes: number[]): Uint8Array {
-  let bytes: Uint8Array
+function keyBytes(text: string, prefix: string, sizes: number[]): Uint8Array<ArrayBuffer> {
+  let bytes: Uint8Array<ArrayBuffer>
   try {
     bytes = fromBase64(text.slice(prefix.length))
   } catch (error) {
@@ -43,7 +43,8 @@ function keyBytes(text: string, prefix: string, sizes: number[]): Uint8Array {
     throw error
   }
   if (!sizes.includes(bytes.length)) {
-    throw new KeyFormatError(`${prefix} key must be ${sizes.join(' or ')} bytes, got ${bytes.length}`)
+    const expected = sizes.length > 2 ? `${sizes[0]} to ${sizes.at(-1)}` : sizes.join(' or ')
+    throw new KeyFormatError(`${prefix} key must be ${expected} bytes, got ${bytes.length}`)
   }
   return bytes
 }
@@ -165,7 +166,7 @@ export async function verifySignature(
     const comma = part.indexOf(',')
     if (comma < 0) continue
     const version = part.slice(0, comma)
-    let sig: Uint8Array
+    let sig: Uint8Array<ArrayBuffer>
     try {
       sig = fromBase64(part.slice(comma + 1))
     } catch {

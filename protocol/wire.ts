@@ -66,6 +66,8 @@ export interface PollResponse {
   events: QueuedEvent[]
   /** Highest sequence settled (delivered, rejected or expired) without a gap below it. */
   settledThrough: number
+  /** Events still queued in the cluster, handed out or not: the bridge's lag. */
+  backlog: number
 }
 
 /** Body of `POST /v1/clusters/{cluster}/bridge/ack`. */
@@ -95,3 +97,11 @@ export interface ReleaseRequest {
 
 /** Header naming the sender whose keys verify a sender request. */
 export const SENDER_HEADER = 'serf-edge-sender'
+
+/**
+ * The Worker secret holding a sender's or a cluster's bridge verify keys: the prefix, then the
+ * id upper-cased with every other character as `_`.
+ * @example secretName('SENDER_KEYS', 'chat-ops') // 'SENDER_KEYS_CHAT_OPS'
+ */
+export const secretName = (kind: 'SENDER_KEYS' | 'BRIDGE_KEYS', id: string): string =>
+  `${kind}_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`

@@ -10,6 +10,7 @@ import {
   MAX_USER_EVENT_SIZE_LIMIT,
 } from '../protocol/event.ts'
 import { KeyFormatError, importVerifyKey, type VerifyKey } from '../protocol/signature.ts'
+import { secretName } from '../protocol/wire.ts'
 import { compileEventPatterns } from './auth/scope.ts'
 
 /** Per-cluster settings; the queue receives them with every call. */
@@ -75,9 +76,6 @@ const senderSchema = z.strictObject({
   events: z.array(z.string().min(1)).min(1).default(['*']),
 })
 
-/** Secret name that holds a sender's or a cluster's bridge keys. */
-export const secretName = (kind: 'SENDER_KEYS' | 'BRIDGE_KEYS', id: string): string =>
-  `${kind}_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`
 
 function objectVar(env: Record<string, unknown>, name: string): unknown {
   const value = env[name]

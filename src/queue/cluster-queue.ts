@@ -40,7 +40,7 @@ export interface PollInput {
 }
 
 export type PollResult =
-  | { kind: 'events'; lease: Lease; events: QueuedEvent[]; settledThrough: number }
+  | { kind: 'events'; lease: Lease; events: QueuedEvent[]; settledThrough: number; backlog: number }
   | { kind: 'standby'; holder: string; retryAfterMs: number }
 
 export interface AckInput {
@@ -145,7 +145,7 @@ export class ClusterQueue extends DurableObject {
       if (!('token' in lease)) return lease
       events = this.#pending(settings, input.after, input.limit)
     }
-    return { kind: 'events', lease, events, settledThrough: this.#settledThrough() }
+    return { kind: 'events', lease, events, settledThrough: this.#settledThrough(), backlog: this.#queuedCount() }
   }
 
   /** Settle every queued event up to `through`: delivered, or rejected with Serf's text. */

@@ -4,7 +4,14 @@ import { zValidator } from '@hono/zod-validator'
 import { createMiddleware } from 'hono/factory'
 import type { z } from 'zod'
 import { sha256Hex } from '../../protocol/bytes.ts'
-import { eventRequestSchema, serfEventSize, toSerfEvent } from '../../protocol/event.ts'
+import {
+  eventRequestSchema,
+  maxEventSize,
+  serfEncodedSizeBound,
+  serfEventSize,
+  toSerfEvent,
+} from '../../protocol/event.ts'
+import { utf8 } from '../../protocol/bytes.ts'
 import { mayFire, mayUseCluster } from '../auth/scope.ts'
 import { authenticateSender } from '../auth/verify.ts'
 import type { AppEnv } from '../env.ts'
@@ -55,12 +62,15 @@ eventRoutes.post(
       throw new ProblemError('forbidden', `sender "${who.id}" may not fire event "${body.name}"`)
     }
     const event = toSerfEvent(body)
-    const size = serfEventSize(event)
-    if (size > settings.userEventSizeLimit) {
+    const limit = settings.userEventSizeLimit
+    if (serfEncodedSizeBound(event) > limit) {
+      const size = serfEventSize(event)
+      const maxSize = maxEventSize(limit, utf8(body.name).length)
       throw new ProblemError(
         'event-too-large',
-        `name plus payload is ${size} bytes; cluster "${settings.id}" has a Serf user_event_size_limit of ${settings.userEventSizeLimit} bytes`,
-        { extensions: { limit: settings.userEventSizeLimit, size } },
+        `name plus payload is ${size} bytes; cluster "${settings.id}" has a Serf user_event_size_limit of ${limit} bytes, ` +
+          `which after Serf's encoding leaves room for at most ${maxSize} bytes of name plus payload`,
+        { extensions: { limit, size, maxSize } },
       )
     }
     const result = await queueOf(c, settings.id).append({

@@ -20,7 +20,8 @@ describe('long-poll', () => {
   it('hands out queued events in order with their payload and coalesce flag', async () => {
     await fire('prod', { name: 'a', payload: 'one', coalesce: false })
     await fire('prod', { name: 'b', payloadBase64: 'AP8=' })
-    const { events, lease } = await page(await poll('prod', 'bridge-1'))
+    const { events, lease, backlog } = await page(await poll('prod', 'bridge-1'))
+    expect(backlog).toBe(2)
     expect(events.map((e) => [e.sequence, e.name, e.payloadBase64, e.coalesce])).toEqual([
       [1, 'a', btoa('one'), false],
       [2, 'b', 'AP8=', true],

@@ -73,37 +73,40 @@ describe('a request body that is not a valid event', () => {
 })
 
 describe("Serf's user_event_size_limit is enforced at ingest", () => {
-  it('name + payload over 512 bytes is 413 naming the limit and the size', async () => {
-    const res = await post(events(), { cluster: 'staging', name: 'deploy', payload: 'x'.repeat(507) })
-    const body = await refused(res, 413, 'event-too-large', /513 bytes.*user_event_size_limit of 512 bytes/)
-    expect(body).toMatchObject({ limit: 512, size: 513 })
+  // Serf refuses len(name)+len(payload) over the limit, and also an encoded message over it:
+  // 25 bytes of framing, string headers and up to 9 bytes of Lamport time. For a 6-byte name
+  // and a 512-byte limit that leaves 474 bytes of name plus payload.
+  it('an event Serf would refuse after encoding is 413 naming the limit, the size and the room', async () => {
+    const res = await post(events(), { cluster: 'staging', name: 'deploy', payload: 'x'.repeat(469) })
+    const body = await refused(res, 413, 'event-too-large', /475 bytes.*user_event_size_limit of 512 bytes.*at most 474 bytes/)
+    expect(body).toMatchObject({ limit: 512, size: 475, maxSize: 474 })
   })
 
-  it('exactly at the limit is accepted', async () => {
-    const accepted = await fire('staging', { name: 'deploy', payload: 'x'.repeat(506) })
+  it('the largest event that fits is accepted', async () => {
+    const accepted = await fire('staging', { name: 'deploy', payload: 'x'.repeat(468) })
     expect(accepted.status).toBe('queued')
   })
 
   it('counts bytes, not characters, and binary payloads by their decoded size', async () => {
     await refused(
-      await post(events(), { cluster: 'staging', name: 'deploy', payload: 'é'.repeat(254) }),
+      await post(events(), { cluster: 'staging', name: 'deploy', payload: 'é'.repeat(235) }),
       413,
       'event-too-large',
-      /514 bytes/,
+      /476 bytes/,
     )
-    const binary = btoa(String.fromCharCode(...new Uint8Array(506).fill(0xff)))
+    const binary = btoa(String.fromCharCode(...new Uint8Array(468).fill(0xff)))
     expect((await fire('staging', { name: 'deploy', payloadBase64: binary })).status).toBe('queued')
   })
 
   it('follows the per-cluster limit (1024 on prod, 9216 on big)', async () => {
-    expect((await fire('prod', { name: 'deploy', payload: 'x'.repeat(1018) })).status).toBe('queued')
+    expect((await fire('prod', { name: 'deploy', payload: 'x'.repeat(980) })).status).toBe('queued')
     await refused(
-      await post(events('prod'), { cluster: 'prod', name: 'deploy', payload: 'x'.repeat(1019) }),
+      await post(events('prod'), { cluster: 'prod', name: 'deploy', payload: 'x'.repeat(981) }),
       413,
       'event-too-large',
-      /1025 bytes.*1024 bytes/,
+      /987 bytes.*1024 bytes.*at most 986/,
     )
-    expect((await fire('big', { name: 'deploy', payload: 'x'.repeat(9210) })).status).toBe('queued')
+    expect((await fire('big', { name: 'deploy', payload: 'x'.repeat(9172) })).status).toBe('queued')
   })
 })
 
