@@ -1,0 +1,176 @@
+/**
+ * The CLI's words: exit codes, the help of each command (modelled on `serf event -h`), and how
+ * results are printed.
+ */
+import type { EventAccepted, EventStatus } from '../protocol/wire.ts'
+
+/** Exit codes of `serf-edge`; `--help` prints this table. */
+export const EXIT_CODES = {
+  ok: { code: 0, meaning: 'accepted by the edge (with -wait: delivered to Serf)' },
+  usage: {
+    code: 1,
+    meaning: 'usage or configuration error (bad flag, missing edge URL, cluster, sender or key)',
+  },
+  refused: {
+    code: 2,
+    meaning: 'refused by the edge (4xx problem), or an invalid event caught before sending',
+  },
+  rejected: { code: 3, meaning: "rejected by Serf (Serf's error is printed)" },
+  expired: { code: 4, meaning: 'expired in the queue before a bridge delivered it' },
+  waitTimeout: { code: 5, meaning: '-wait timed out while the event was still queued' },
+  unreachable: {
+    code: 6,
+    meaning: 'edge unreachable or failing (network error, or 5xx/429 after retries)',
+  },
+} as const
+
+/** One of the exit codes above. */
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES]['code']
+
+/** The default of a bare `-wait`. */
+export const DEFAULT_WAIT_MS = 60_000
+
+const exitTable = Object.values(EXIT_CODES)
+  .map(({ code, meaning }) => `  ${code}  ${meaning}`)
+  .join('\n')
+
+const EDGE_OPTIONS = `  -edge-url=<url>           Base URL of the edge. Env SERF_EDGE_URL.
+
+  -cluster=<id>             Cluster to send to, as configured at the edge.
+                            Env SERF_EDGE_CLUSTER.
+
+  -sender=<id>              Sender id: the edge verifies with its keys and scope.
+                            Env SERF_EDGE_SENDER.
+
+  -key=<key>                Signing key, whsec_... (HMAC) or whsk_... (Ed25519).
+                            Repeat, or separate with spaces, to sign with several
+                            keys while rolling one over. Env SERF_EDGE_KEY. Prefer
+                            the environment or the config file: flags show in ps.
+
+  -config=<path>            JSON config file with "edgeUrl", "cluster", "sender"
+                            and "key". Default $XDG_CONFIG_HOME/serf-edge/config.json
+                            or ~/.config/serf-edge/config.json.
+
+  A flag wins over the environment, which wins over the config file.
+  Flags may be written -flag or --flag, -flag=value or -flag value.`
+
+export const MAIN_HELP = `Usage: serf-edge <command> [options] [args]
+
+  Fire HashiCorp Serf user events from outside the private network, through
+  the serf-edge HTTPS edge and the bridge running next to the Serf agent.
+
+Available commands are:
+    event     Send a custom event into a Serf cluster through the edge
+    status    Show the status of an event sent earlier
+    keygen    Generate a sender key and show how to register it
+
+Run 'serf-edge <command> -h' for the options of a command.
+
+Exit codes:
+${exitTable}
+`
+
+export const EVENT_HELP = `Usage: serf-edge event [options] name [payload]
+
+  Dispatches a custom user event into a Serf cluster, as 'serf event' does,
+  from anywhere: the event is signed and sent to the serf-edge edge, which
+  queues it durably and answers at once; the bridge inside the cluster then
+  fires it into Serf. Prints the event id and its position in the queue.
+
+  The payload is the second argument, or '-' to read it from stdin as bytes.
+  Flags go before the name, as with 'serf event'.
+
+Options:
+
+  -coalesce=true/false      Whether this event can be coalesced by Serf. By
+                            default this is set to true.
+
+  -wait[=<duration>]        Block until the event is delivered to Serf, rejected
+                            by Serf, or expired; give up after <duration> (default
+                            60s; e.g. 500ms, 30s, 2m).
+
+  -json                     Print the edge's answer (with -wait: the final
+                            status) as JSON.
+
+${EDGE_OPTIONS}
+
+Exit codes:
+${exitTable}
+`
+
+export const STATUS_HELP = `Usage: serf-edge status [options] id
+
+  Shows the status of an event sent earlier: queued, delivered, rejected (with
+  Serf's error) or expired. Exits 0 for queued and delivered, 3 for rejected,
+  4 for expired.
+
+Options:
+
+  -wait[=<duration>]        Block while the event is queued (default 60s).
+
+  -json                     Print the status as JSON.
+
+${EDGE_OPTIONS}
+
+Exit codes:
+${exitTable}
+`
+
+export const KEYGEN_HELP = `Usage: serf-edge keygen [options]
+
+  Generates a sender key, prints the key to keep and the exact lines that
+  register it with the edge: the 'wrangler secret put' command for the
+  sender's verify keys and the SENDERS entry of wrangler.toml, then the
+  sender's own config. Nothing is written anywhere.
+
+Options:
+
+  -type=ed25519|hmac        ed25519 (default): the edge holds only the public
+                            key (whpk_...), the sender keeps whsk_.... hmac: one
+                            shared secret (whsec_...), as in most Standard
+                            Webhooks libraries.
+
+  -sender=<id>              Sender id to register (env SERF_EDGE_SENDER).
+
+  -cluster=<id>             Cluster the sender may use (env SERF_EDGE_CLUSTER).
+
+  -edge-url=<url>           Edge URL for the printed config (env SERF_EDGE_URL).
+
+  -json                     Print the key and its names as JSON.
+`
+
+/** One JSON document per line, for scripts. */
+export const json = (value: unknown): string => `${JSON.stringify(value)}\n`
+
+/** What `event` prints once the edge queued the event. */
+export function acceptedText(accepted: EventAccepted, name: string, coalesce: boolean): string {
+  return (
+    `Event '${name}' queued at the edge! Coalescing enabled: ${coalesce}\n` +
+    `id:        ${accepted.id}\nsequence:  ${accepted.sequence}\ncluster:   ${accepted.cluster}\n`
+  )
+}
+
+/** What `status` prints: one `label: value` line per field. */
+export function statusText(status: EventStatus): string {
+  const rows: [string, unknown][] = [
+    ['id', status.id],
+    ['cluster', status.cluster],
+    ['sequence', status.sequence],
+    ['name', status.name],
+    ['coalesce', status.coalesce],
+    ['status', status.status],
+    ['enqueued', status.enqueuedAt],
+    ['settled', status.settledAt],
+    ['error', status.error],
+  ]
+  return rows
+    .filter(([, value]) => value !== undefined)
+    .map(([label, value]) => `${`${label}:`.padEnd(11)}${value}\n`)
+    .join('')
+}
+
+/** The line `event -wait` ends with. */
+export function settledText(status: EventStatus): string {
+  const at = status.settledAt ? ` at ${status.settledAt}` : ''
+  return `Event '${status.name}' ${status.status}${at}.\n`
+}

@@ -1,0 +1,33 @@
+/**
+ * serf-edge sender SDK: fire HashiCorp Serf user events through the edge from a bot or CI job.
+ * @example
+ * import { fireEvent, waitForEvent } from 'serf-edge/client'
+ * const edge = { edgeUrl, cluster: 'prod', sender: 'chatops', key: process.env.SERF_EDGE_KEY! }
+ * const { id } = await fireEvent({ ...edge, name: 'deploy', payload: 'v1.4.2' })
+ * const final = await waitForEvent({ ...edge, id })
+ */
+export {
+  fireEvent,
+  getEventStatus,
+  waitForEvent,
+  type EdgeOptions,
+  type EventStatusOptions,
+  type FireEventOptions,
+  type WaitForEventOptions,
+} from './sdk.ts'
+export { DEFAULT_RETRY, newRequestId, type RetryOptions } from './edge-request.ts'
+export {
+  ClientConfigError,
+  EdgeProblemError,
+  EdgeUnreachableError,
+  EventValidationError,
+  EventWaitTimeoutError,
+  type Problem,
+} from './errors.ts'
+export {
+  generateEd25519Key,
+  generateHmacKey,
+  KeyFormatError,
+  type GeneratedKey,
+} from '../protocol/signature.ts'
+export type { EventAccepted, EventState, EventStatus } from '../protocol/wire.ts'

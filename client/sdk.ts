@@ -1,0 +1,238 @@
+/**
+ * The sender SDK: fire a Serf user event through the edge, read its status, wait for its outcome.
+ * fetch and WebCrypto only, so it runs in Node ≥ 22 and in Workers alike.
+ */
+import { z } from 'zod'
+import { toBase64 } from '../protocol/bytes.ts'
+import {
+  CLUSTER_ID,
+  DEFAULT_USER_EVENT_SIZE_LIMIT,
+  eventRequestSchema,
+  MAX_USER_EVENT_SIZE_LIMIT,
+  serfEventSize,
+  toSerfEvent,
+} from '../protocol/event.ts'
+import { importSignKey, KeyFormatError } from '../protocol/signature.ts'
+import type { EventAccepted, EventStatus } from '../protocol/wire.ts'
+import {
+  DEFAULT_RETRY,
+  type EdgeConnection,
+  newRequestId,
+  type RetryOptions,
+  sendSigned,
+  sleep,
+} from './edge-request.ts'
+import { ClientConfigError, EventValidationError, EventWaitTimeoutError } from './errors.ts'
+
+/** Where the edge is and who is talking to it; every call takes these. */
+export interface EdgeOptions {
+  /** Base URL of the edge, e.g. `https://serf-edge.example.workers.dev` (a path prefix is kept). */
+  edgeUrl: string | URL
+  /** Target cluster id, as configured at the edge. */
+  cluster: string
+  /** Sender id: the edge verifies with this sender's keys and applies its scope. */
+  sender: string
+  /**
+   * Signing key: `whsec_…` (HMAC, `v1`) or `whsk_…` (Ed25519, `v1a`). Several keys (an array,
+   * or one string with space-separated keys) all sign each request, to roll a key over.
+   */
+  key: string | readonly string[]
+  /** Defaults to the global `fetch`. */
+  fetch?: typeof fetch
+  /** Aborts the call, retries and waits included. */
+  signal?: AbortSignal
+  /** Retries on network errors, 5xx and 429 (default: 4 attempts, 250 ms doubling to 5 s). */
+  retry?: RetryOptions
+  /** Budget of one HTTP attempt (default 30 s). */
+  requestTimeoutMs?: number
+}
+
+/** Options of {@link fireEvent}: `serf event [-coalesce] name [payload]`, plus where to send it. */
+export interface FireEventOptions extends EdgeOptions {
+  name: string
+  /** Text is sent as UTF-8; bytes are sent exactly, as base64 on the wire. */
+  payload?: string | Uint8Array
+  /** Whether Serf may coalesce this event with others of its name (default true, as in Serf). */
+  coalesce?: boolean
+  /** The `webhook-id` and idempotency key; reuse it to retry safely (default `msg_<uuid>`). */
+  requestId?: string
+}
+
+/** Options of {@link getEventStatus}: the event id the edge answered with. */
+export interface EventStatusOptions extends EdgeOptions {
+  id: string
+}
+
+/** Options of {@link waitForEvent}. */
+export interface WaitForEventOptions extends EventStatusOptions {
+  /** Give up after this long (default 60 s). */
+  timeoutMs?: number
+  /** First pause between reads (default 500 ms); it grows by half each time. */
+  pollIntervalMs?: number
+  /** Longest pause between reads (default 5 s). */
+  maxPollIntervalMs?: number
+  /** Called with every status read, `queued` ones included. */
+  onStatus?: (status: EventStatus) => void
+}
+
+const eventAcceptedSchema = z.looseObject({
+  id: z.string(),
+  cluster: z.string(),
+  sequence: z.number(),
+  status: z.literal('queued'),
+})
+
+const eventStatusSchema = z.looseObject({
+  id: z.string(),
+  cluster: z.string(),
+  sequence: z.number(),
+  name: z.string(),
+  coalesce: z.boolean(),
+  status: z.enum(['queued', 'delivered', 'expired', 'rejected']),
+  enqueuedAt: z.string(),
+  settledAt: z.string().optional(),
+  error: z.string().optional(),
+})
+
+/**
+ * Fire a user event: validated here, signed, sent, retried with the same request id until the
+ * edge answers. Resolves once the event is durably queued, like `serf event` returns at once.
+ * @example
+ * const accepted = await fireEvent({
+ *   edgeUrl: 'https://serf-edge.example.workers.dev', cluster: 'prod', sender: 'chatops',
+ *   key: process.env.SERF_EDGE_KEY!, name: 'deploy', payload: 'v1.4.2',
+ * })
+ * console.log(accepted.id, accepted.sequence)
+ * @throws {EventValidationError} the edge would refuse this event; nothing was sent
+ * @throws {EdgeProblemError} the edge refused it (4xx), or failed (5xx/429) on every attempt
+ * @throws {EdgeUnreachableError} no attempt got an answer
+ */
+export async function fireEvent(options: FireEventOptions): Promise<EventAccepted> {
+  const url = clusterUrl(options, 'events')
+  const requestId = checkRequestId(options.requestId ?? newRequestId())
+  const body = eventBody(options)
+  const connection = await connect(options)
+  return sendSigned(connection, { method: 'POST', url, body, requestId }, eventAcceptedSchema)
+}
+
+/**
+ * Read an event's status: `queued`, `delivered`, `expired`, or `rejected` with Serf's error.
+ * @example
+ * const status = await getEventStatus({ ...edge, id: accepted.id })
+ * if (status.status === 'rejected') console.error(status.error)
+ * @throws {EdgeProblemError} e.g. 404 for an id the edge does not know in this cluster
+ * @throws {EdgeUnreachableError}
+ */
+export async function getEventStatus(options: EventStatusOptions): Promise<EventStatus> {
+  return readStatus(await connect(options), options)
+}
+
+/**
+ * Poll an event's status until it leaves `queued`, with a growing, bounded pause between reads.
+ * Resolves with the final status (`delivered`, `rejected` or `expired`); the caller decides
+ * what a rejection means.
+ * @example
+ * const accepted = await fireEvent(options)
+ * const final = await waitForEvent({ ...options, id: accepted.id, timeoutMs: 30_000 })
+ * @throws {EventWaitTimeoutError} still queued at the deadline; carries the last status read
+ * @throws {EdgeProblemError}
+ * @throws {EdgeUnreachableError}
+ */
+export async function waitForEvent(options: WaitForEventOptions): Promise<EventStatus> {
+  const timeoutMs = options.timeoutMs ?? 60_000
+  const deadline = AbortSignal.timeout(timeoutMs)
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline
+  const connection = await connect({ ...options, signal })
+  const maxInterval = options.maxPollIntervalMs ?? 5000
+  let interval = options.pollIntervalMs ?? 500
+  let last: EventStatus | undefined
+  try {
+    for (;;) {
+      last = await readStatus(connection, options)
+      options.onStatus?.(last)
+      if (last.status !== 'queued') return last
+      await sleep(interval, signal)
+      interval = Math.min(maxInterval, interval * 1.5)
+    }
+  } catch (error) {
+    if (deadline.aborted && !options.signal?.aborted) {
+      throw new EventWaitTimeoutError(options.id, timeoutMs, last)
+    }
+    throw error
+  }
+}
+
+function readStatus(connection: EdgeConnection, options: EventStatusOptions): Promise<EventStatus> {
+  if (!options.id) throw new ClientConfigError('an event id is required')
+  const url = clusterUrl(options, `events/${encodeURIComponent(options.id)}`)
+  return sendSigned(connection, { method: 'GET', url }, eventStatusSchema)
+}
+
+/** The JSON body of the event, checked with the edge's own schema and Serf's hard size limit. */
+function eventBody({ cluster, name, payload, coalesce }: FireEventOptions): string {
+  const body = {
+    cluster,
+    name,
+    ...(typeof payload === 'string' ? { payload } : {}),
+    // Bytes travel as base64 so any byte sequence reaches Serf unchanged.
+    ...(payload instanceof Uint8Array ? { payloadBase64: toBase64(payload) } : {}),
+    coalesce: coalesce ?? true,
+  }
+  const parsed = eventRequestSchema.safeParse(body)
+  if (!parsed.success) {
+    throw new EventValidationError(parsed.error.issues.map((issue) => issue.message).join('; '))
+  }
+  const size = serfEventSize(toSerfEvent(parsed.data))
+  // The cluster's own limit is the edge's to check; beyond Serf's maximum no cluster can take it.
+  if (size > MAX_USER_EVENT_SIZE_LIMIT) {
+    throw new EventValidationError(
+      `event is ${size} bytes (name + payload); Serf refuses more than ` +
+        `${MAX_USER_EVENT_SIZE_LIMIT} even at its highest user_event_size_limit ` +
+        `(default ${DEFAULT_USER_EVENT_SIZE_LIMIT})`,
+    )
+  }
+  return JSON.stringify(body)
+}
+
+async function connect(options: EdgeOptions): Promise<EdgeConnection> {
+  if (!options.sender) throw new ClientConfigError('a sender id is required')
+  const texts = (typeof options.key === 'string' ? [options.key] : options.key)
+    .flatMap((text) => text.split(/[\s,]+/))
+    .filter(Boolean)
+  if (texts.length === 0) throw new KeyFormatError('no signing key given (whsec_… or whsk_…)')
+  return {
+    sender: options.sender,
+    keys: await Promise.all(texts.map(importSignKey)),
+    fetch: options.fetch ?? globalThis.fetch,
+    signal: options.signal,
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+  }
+}
+
+function clusterUrl({ edgeUrl, cluster }: EdgeOptions, rest: string): URL {
+  if (!CLUSTER_ID.test(cluster)) {
+    throw new ClientConfigError(
+      `cluster "${cluster}" is not a cluster id (lower-case letters, digits, - and _; at most 63)`,
+    )
+  }
+  let base: URL
+  try {
+    base = new URL(edgeUrl)
+  } catch {
+    throw new ClientConfigError(`edge URL "${String(edgeUrl)}" is not a URL`)
+  }
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') {
+    throw new ClientConfigError(`edge URL "${base.href}" must be http(s)`)
+  }
+  if (!base.pathname.endsWith('/')) base.pathname += '/'
+  return new URL(`v1/clusters/${cluster}/${rest}`, base)
+}
+
+// Header values cannot carry spaces or control characters; the signed content joins on '.'.
+function checkRequestId(id: string): string {
+  if (!/^[\x21-\x7e]{1,255}$/.test(id)) {
+    throw new ClientConfigError('requestId must be 1 to 255 printable ASCII characters, no spaces')
+  }
+  return id
+}
