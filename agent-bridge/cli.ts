@@ -1,0 +1,208 @@
+/**
+ * `agent-bridge`: parse flags and environment into one config, then run the {@link Bridge}.
+ * Flags follow Serf's CLI (`-rpc-addr`, `-rpc-auth`, also `--flag` and `-flag=value`).
+ */
+import { hostname } from 'node:os'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { parseFlags, UsageError } from '../client/cli-flags.ts'
+import { parseDuration } from '../protocol/duration.ts'
+import { CLUSTER_ID } from '../protocol/event.ts'
+import { importSignKey, KeyFormatError } from '../protocol/signature.ts'
+import { Bridge, BridgeFatalError } from './bridge.ts'
+import { CursorFileError, CursorStore } from './cursor-store.ts'
+import { EdgeClient } from './edge-client.ts'
+import { BridgeMetrics, serveMetrics } from './metrics.ts'
+import { SerfRpcClient } from './serf-rpc.ts'
+
+export const HELP = `Usage: agent-bridge [options]
+
+  Delivers the events queued at a serf-edge for one cluster into the local Serf agent,
+  in queue order, over outbound HTTPS only. Runs until SIGTERM or SIGINT.
+
+Options (each also from the environment variable shown):
+
+  -edge-url=URL           Edge base URL, e.g. https://serf-edge.example.com   SERF_EDGE_URL
+  -cluster=ID             Cluster this bridge serves                           SERF_EDGE_CLUSTER
+  -bridge-key=KEY         Bridge signing key (whsec_... or whsk_...)           SERF_EDGE_BRIDGE_KEY
+  -bridge-key-file=PATH   Read the bridge key from a file instead              SERF_EDGE_BRIDGE_KEY_FILE
+  -rpc-addr=ADDR          Serf agent RPC address (default 127.0.0.1:7373)      SERF_RPC_ADDR
+  -rpc-auth=TOKEN         Serf RPC auth token, if the agent sets rpc_auth      SERF_RPC_AUTH
+  -cursor-file=PATH       Where the cursor is kept (default                    SERF_EDGE_CURSOR_FILE
+                          $STATE_DIRECTORY or . / serf-edge-<cluster>.cursor.json)
+  -bridge-id=NAME         This bridge's name in leases and logs                 SERF_EDGE_BRIDGE_ID
+                          (default <hostname>-<pid>; must differ between bridges)
+  -batch-size=N           Events per poll, 1..1000 (default 256)               SERF_EDGE_BATCH_SIZE
+  -max-event-queue=N      Pace so Serf's event queue stays under N (default    SERF_EDGE_MAX_EVENT_QUEUE
+                          128; Serf drops events over 512 Lamport ticks late)
+  -max-rate=N             Most events per second into Serf; 0 = no cap          SERF_EDGE_MAX_RATE
+  -poll-wait=DURATION     Long-poll wait (default 25s)                         SERF_EDGE_POLL_WAIT
+  -metrics-addr=ADDR      /metrics and /healthz (default 127.0.0.1:9464;        SERF_EDGE_METRICS_ADDR
+                          empty disables)
+  -log-level=LEVEL        trace, debug, info, warn, error (default info)        SERF_EDGE_LOG_LEVEL
+
+Exit codes: 0 stopped by a signal, 1 bad flags or configuration, 2 refused by the edge or
+the Serf agent (wrong key, unknown cluster, wrong RPC token).
+`
+
+const SPEC = {
+  'edge-url': 'string',
+  cluster: 'string',
+  'bridge-key': 'string',
+  'bridge-key-file': 'string',
+  'rpc-addr': 'string',
+  'rpc-auth': 'string',
+  'cursor-file': 'string',
+  'bridge-id': 'string',
+  'batch-size': 'string',
+  'max-event-queue': 'string',
+  'poll-wait': 'string',
+  'max-rate': 'string',
+  'metrics-addr': 'string',
+  'log-level': 'string',
+  help: 'boolean',
+  h: 'boolean',
+} as const
+
+/** Everything the bridge process needs, resolved from flags and environment. */
+export interface BridgeConfig {
+  edgeUrl: string
+  cluster: string
+  bridgeKeys: string[]
+  rpcAddr: string
+  rpcAuth: string
+  cursorFile: string
+  bridgeId: string
+  batchSize: number
+  maxEventQueue: number
+  maxRate: number
+  pollWaitMs: number
+  metricsAddr: string
+  logLevel: string
+}
+
+/**
+ * Resolve flags over environment over defaults.
+ * @throws {UsageError} naming the missing or malformed setting
+ */
+export async function resolveConfig(argv: readonly string[], env: Record<string, string | undefined>): Promise<BridgeConfig | 'help'> {
+  const { flags, positionals } = parseFlags(argv, SPEC)
+  if (flags.help || flags.h) return 'help'
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+  const pick = (flag: keyof typeof SPEC, name: string) => (flags[flag] as string | undefined) ?? env[name]
+  const need = (flag: keyof typeof SPEC, name: string) => {
+    const value = pick(flag, name)
+    if (!value) throw new UsageError(`-${flag} is required (or set ${name})`)
+    return value
+  }
+  const int = (flag: keyof typeof SPEC, name: string, fallback: number, min: number, max: number) => {
+    const text = pick(flag, name)
+    if (text === undefined) return fallback
+    const value = Number(text)
+    if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`-${flag} must be a whole number from ${min} to ${max}, got "${text}"`)
+    return value
+  }
+  const edgeUrl = need('edge-url', 'SERF_EDGE_URL')
+  if (!/^https?:\/\//.test(edgeUrl)) throw new UsageError(`-edge-url must be an http(s) URL, got "${edgeUrl}"`)
+  const cluster = need('cluster', 'SERF_EDGE_CLUSTER')
+  if (!CLUSTER_ID.test(cluster)) throw new UsageError(`-cluster "${cluster}" is not a cluster id (${CLUSTER_ID})`)
+  let keyText = pick('bridge-key', 'SERF_EDGE_BRIDGE_KEY')
+  const keyFile = pick('bridge-key-file', 'SERF_EDGE_BRIDGE_KEY_FILE')
+  if (!keyText && keyFile) keyText = await readFile(keyFile, 'utf8').catch((e: Error) => {
+    throw new UsageError(`cannot read -bridge-key-file ${keyFile}: ${e.message}`)
+  })
+  if (!keyText?.trim()) throw new UsageError('-bridge-key or -bridge-key-file is required (or set SERF_EDGE_BRIDGE_KEY)')
+  let pollWaitMs = 25_000
+  const pollWait = pick('poll-wait', 'SERF_EDGE_POLL_WAIT')
+  if (pollWait) {
+    try {
+      pollWaitMs = parseDuration(pollWait)
+    } catch (error) {
+      throw new UsageError(`-poll-wait: ${(error as Error).message}`)
+    }
+  }
+  return {
+    edgeUrl,
+    cluster,
+    bridgeKeys: keyText.trim().split(/\s+/),
+    rpcAddr: pick('rpc-addr', 'SERF_RPC_ADDR') || '127.0.0.1:7373',
+    rpcAuth: pick('rpc-auth', 'SERF_RPC_AUTH') ?? '',
+    cursorFile: pick('cursor-file', 'SERF_EDGE_CURSOR_FILE') || join(env.STATE_DIRECTORY || '.', `serf-edge-${cluster}.cursor.json`),
+    bridgeId: pick('bridge-id', 'SERF_EDGE_BRIDGE_ID') || `${hostname()}-${process.pid}`,
+    batchSize: int('batch-size', 'SERF_EDGE_BATCH_SIZE', 256, 1, 1000),
+    maxEventQueue: int('max-event-queue', 'SERF_EDGE_MAX_EVENT_QUEUE', 128, 1, 400),
+    maxRate: int('max-rate', 'SERF_EDGE_MAX_RATE', 0, 0, 1_000_000),
+    pollWaitMs: Math.min(pollWaitMs, 25_000),
+    metricsAddr: pick('metrics-addr', 'SERF_EDGE_METRICS_ADDR') ?? '127.0.0.1:9464',
+    logLevel: pick('log-level', 'SERF_EDGE_LOG_LEVEL') || 'info',
+  }
+}
+
+/** Run the bridge process; resolves with the exit code. */
+export async function main(argv: readonly string[], env: Record<string, string | undefined>): Promise<number> {
+  let config: BridgeConfig | 'help'
+  try {
+    config = await resolveConfig(argv, env)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`agent-bridge: ${error.message}\nRun agent-bridge -help for usage.\n`)
+    return 1
+  }
+  if (config === 'help') {
+    process.stdout.write(HELP)
+    return 0
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'agent-bridge', cluster: config.cluster, bridgeId: config.bridgeId } })
+  let keys
+  try {
+    keys = await Promise.all(config.bridgeKeys.map(importSignKey))
+  } catch (error) {
+    if (!(error instanceof KeyFormatError)) throw error
+    logger.fatal(`bridge key: ${error.message}`)
+    return 1
+  }
+  const metrics = new BridgeMetrics()
+  const bridge = new Bridge({
+    bridgeId: config.bridgeId,
+    edge: new EdgeClient({ edgeUrl: config.edgeUrl, cluster: config.cluster, keys }),
+    serf: new SerfRpcClient({ address: config.rpcAddr, authKey: config.rpcAuth }),
+    cursor: new CursorStore(config.cursorFile, config.cluster),
+    logger,
+    metrics,
+    batchSize: config.batchSize,
+    pollWaitMs: config.pollWaitMs,
+    pacing: { maxQueue: config.maxEventQueue, maxRate: config.maxRate || undefined },
+  })
+  if (config.metricsAddr) {
+    const server = await serveMetrics(config.metricsAddr, metrics, () => bridge.health())
+    const address = server.address()
+    logger.info({ metrics: typeof address === 'object' && address ? `${address.address}:${address.port}` : config.metricsAddr }, 'serving /metrics and /healthz')
+  }
+  let signals = 0
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting without waiting')
+      process.exit(130)
+    }
+    logger.info({ signal }, 'signal received')
+    bridge.stop()
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+  try {
+    await bridge.run()
+    return 0
+  } catch (error) {
+    if (error instanceof BridgeFatalError || error instanceof CursorFileError) {
+      logger.fatal(error.message)
+      return 2
+    }
+    logger.fatal({ err: error }, 'bridge failed')
+    return 1
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2), process.env)
+}

@@ -1,0 +1,87 @@
+/**
+ * The bridge's Prometheus metrics and its local health endpoint (`/metrics`, `/healthz`).
+ */
+import { createServer, type Server } from 'node:http'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** Every metric the bridge reports, on its own registry. */
+export class BridgeMetrics {
+  readonly registry = new Registry()
+  readonly emitted: Counter
+  readonly rejected: Counter
+  readonly acked: Counter
+  readonly reemitted: Counter
+  readonly backlog: Gauge
+  readonly lagSeconds: Gauge
+  readonly rpcSeconds: Histogram<'command'>
+  readonly pacingWaits: Counter
+  readonly pacingWaitSeconds: Counter
+  readonly reconnects: Counter
+  readonly edgeErrors: Counter<'kind'>
+  readonly leaseHeld: Gauge
+  readonly cursor: Gauge
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry]
+    const p = 'serf_edge_bridge_'
+    this.emitted = new Counter({ name: `${p}events_emitted_total`, help: 'Events Serf accepted', registers })
+    this.rejected = new Counter({ name: `${p}events_rejected_total`, help: 'Events Serf refused', registers })
+    this.acked = new Counter({ name: `${p}events_acked_total`, help: 'Events settled at the edge', registers })
+    this.reemitted = new Counter({
+      name: `${p}events_reemitted_total`,
+      help: 'Events sent to Serf again after a dropped RPC connection (possible duplicates)',
+      registers,
+    })
+    this.backlog = new Gauge({ name: `${p}queue_backlog_events`, help: 'Events queued at the edge for this cluster', registers })
+    this.lagSeconds = new Gauge({ name: `${p}queue_lag_seconds`, help: 'Age of the last event emitted, at emit time', registers })
+    this.rpcSeconds = new Histogram({
+      name: `${p}rpc_latency_seconds`,
+      help: 'Serf RPC round trip',
+      labelNames: ['command'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    })
+    this.pacingWaits = new Counter({ name: `${p}pacing_waits_total`, help: "Waits for Serf's event queue to drain", registers })
+    this.pacingWaitSeconds = new Counter({ name: `${p}pacing_wait_seconds_total`, help: 'Time spent in pacing waits', registers })
+    this.reconnects = new Counter({ name: `${p}serf_reconnects_total`, help: 'Reconnections to the Serf agent', registers })
+    this.edgeErrors = new Counter({ name: `${p}edge_errors_total`, help: 'Failed edge calls', labelNames: ['kind'], registers })
+    this.leaseHeld = new Gauge({ name: `${p}lease_held`, help: '1 while this bridge is the active one', registers })
+    this.cursor = new Gauge({ name: `${p}cursor_sequence`, help: 'Last sequence emitted into Serf', registers })
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry })
+  }
+}
+
+/** What `/healthz` reports; `healthy` decides 200 or 503. */
+export interface HealthReport {
+  healthy: boolean
+  [detail: string]: unknown
+}
+
+/**
+ * Serve `/metrics` and `/healthz` on `address` (`host:port`; port 0 picks a free one).
+ * @example const server = await serveMetrics('127.0.0.1:9464', metrics, () => bridge.health())
+ */
+export async function serveMetrics(address: string, metrics: BridgeMetrics, health: () => HealthReport): Promise<Server> {
+  const colon = address.lastIndexOf(':')
+  const host = address.slice(0, colon) || '127.0.0.1'
+  const port = Number(address.slice(colon + 1))
+  const server = createServer(async (req, res) => {
+    if (req.url === '/metrics') {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType })
+      res.end(await metrics.registry.metrics())
+    } else if (req.url === '/healthz') {
+      const report = health()
+      res.writeHead(report.healthy ? 200 : 503, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(report))
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' })
+      res.end('not found: try /metrics or /healthz\n')
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => resolve())
+  })
+  server.unref()
+  return server
+}
