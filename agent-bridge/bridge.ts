@@ -48,6 +48,8 @@ export class Bridge {
   #failures = 0
   #lastEdgeContact = 0
   #standbyHolder: string | null = null
+  /** Highest event Lamport clock the agent reported: tells a restarted agent apart. */
+  #eventClock = 0
 
   constructor(options: BridgeOptions) {
     this.#o = {
@@ -57,7 +59,12 @@ export class Bridge {
       backoff: { initialMs: 500, maxMs: 30_000, ...options.backoff },
     }
     this.#pacer = new Pacer(
-      { eventQueue: async () => (await this.#timed('stats', () => this.#o.serf.stats())).eventQueue },
+      {
+        sample: async () => {
+          const { eventQueue, members, failed, left } = await this.#timed('stats', () => this.#o.serf.stats())
+          return { eventQueue, members, failed, left }
+        },
+      },
       {
         ...options.pacing,
         onWait: (ms) => {
@@ -207,6 +214,7 @@ export class Bridge {
         if (error instanceof SerfConnectionError || error instanceof SerfTimeoutError) return false
         throw error
       }
+      this.#eventClock = Math.max(this.#eventClock, stats.eventTime)
       if (stats.eventQueue === 0 || stats.members <= 1) return true
       if (Date.now() > deadline) {
         this.#o.logger.warn({ eventQueue: stats.eventQueue }, "Serf's broadcast queue did not drain; acking anyway")
@@ -306,6 +314,7 @@ export class Bridge {
       // The handshake succeeds even when the agent wants a token; the first request tells.
       const stats = await serf.stats()
       logger.info({ rpcAddr: serf.address, node: stats.nodeName, members: stats.members }, 'connected to the Serf agent')
+      await this.#awaitClockCatchUp(stats.eventTime)
     } catch (error) {
       if (this.#stopping) return
       if (error instanceof SerfRemoteError) {
@@ -313,6 +322,31 @@ export class Bridge {
       }
       throw error
     }
+  }
+
+  /**
+   * A restarted agent (without a snapshot) starts its event clock at zero until it rejoins and
+   * learns the cluster's clock; events it sent before then would be "old" to every other node
+   * and dropped. Wait until its clock is back where it was.
+   */
+  async #awaitClockCatchUp(clock: number): Promise<void> {
+    if (clock >= this.#eventClock) {
+      this.#eventClock = clock
+      return
+    }
+    const { logger, serf } = this.#o
+    logger.warn({ eventClock: clock, before: this.#eventClock }, 'Serf agent restarted; waiting for it to rejoin and catch up its event clock')
+    const deadline = Date.now() + 120_000
+    while (!this.#stopping && Date.now() < deadline) {
+      await this.#sleep(250)
+      const stats = await serf.stats()
+      if (stats.eventTime >= this.#eventClock) {
+        logger.info({ eventClock: stats.eventTime, members: stats.members }, 'Serf agent caught up')
+        this.#eventClock = stats.eventTime
+        return
+      }
+    }
+    if (!this.#stopping) logger.warn({ before: this.#eventClock }, 'Serf agent clock still behind after 2 minutes; sending anyway')
   }
 
   async #shutdown(): Promise<void> {
