@@ -16,8 +16,11 @@ const running = new Set<LocalEdge>()
 export interface EdgeOptions {
   dir: string
   clusters: Record<string, Record<string, unknown>>
-  /** Senders and their scopes; each gets a fresh HMAC key. Default: `ci` on every cluster. */
-  senders?: Record<string, { clusters: string[] | '*'; events?: string[] }>
+  /**
+   * Senders and their scopes; each gets a fresh HMAC key unless `verifyKey` (e.g. a `whpk_`
+   * Ed25519 public key) is given. Default: `ci` on every cluster.
+   */
+  senders?: Record<string, { clusters: string[] | '*'; events?: string[]; verifyKey?: string }>
 }
 
 export class LocalEdge {
@@ -75,13 +78,18 @@ export async function startEdge(options: EdgeOptions): Promise<LocalEdge> {
   const senders = options.senders ?? { ci: { clusters: '*' } }
   const senderKeys: Record<string, string> = {}
   const bridgeKeys: Record<string, string> = {}
+  const scopes = Object.fromEntries(Object.entries(senders).map(([id, { verifyKey: _, ...scope }]) => [id, scope]))
   const vars: Record<string, string> = {
     CLUSTERS: JSON.stringify(options.clusters),
-    SENDERS: JSON.stringify(senders),
+    SENDERS: JSON.stringify(scopes),
   }
-  for (const id of Object.keys(senders)) {
-    senderKeys[id] = generateHmacKey().secret
-    vars[secretName('SENDER_KEYS', id)] = senderKeys[id]
+  for (const [id, sender] of Object.entries(senders)) {
+    if (sender.verifyKey) {
+      vars[secretName('SENDER_KEYS', id)] = sender.verifyKey
+    } else {
+      senderKeys[id] = generateHmacKey().secret
+      vars[secretName('SENDER_KEYS', id)] = senderKeys[id]
+    }
   }
   for (const id of Object.keys(options.clusters)) {
     bridgeKeys[id] = generateHmacKey().secret
