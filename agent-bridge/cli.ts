@@ -34,9 +34,13 @@ Options (each also from the environment variable shown):
   -bridge-id=NAME         This bridge's name in leases and logs                 SERF_EDGE_BRIDGE_ID
                           (default <hostname>-<pid>; must differ between bridges)
   -batch-size=N           Events per poll, 1..1000 (default 256)               SERF_EDGE_BATCH_SIZE
+  -max-rate=N             Most events per second into Serf (default 25; 0 = no  SERF_EDGE_MAX_RATE
+                          cap). Serf repairs a gossip miss only while the event
+                          is among the newest 512 at a push/pull (every 15 s
+                          with the local profile, 30 s lan), and handlers run
+                          one event at a time: stay below both
   -max-event-queue=N      Pace so Serf's event queue stays under N (default    SERF_EDGE_MAX_EVENT_QUEUE
-                          128; Serf drops events over 512 Lamport ticks late)
-  -max-rate=N             Most events per second into Serf; 0 = no cap          SERF_EDGE_MAX_RATE
+                          32, about one gossip packet)
   -poll-wait=DURATION     Long-poll wait (default 25s)                         SERF_EDGE_POLL_WAIT
   -metrics-addr=ADDR      /metrics and /healthz (default 127.0.0.1:9464;        SERF_EDGE_METRICS_ADDR
                           empty disables)
@@ -131,8 +135,8 @@ export async function resolveConfig(argv: readonly string[], env: Record<string,
     cursorFile: pick('cursor-file', 'SERF_EDGE_CURSOR_FILE') || join(env.STATE_DIRECTORY || '.', `serf-edge-${cluster}.cursor.json`),
     bridgeId: pick('bridge-id', 'SERF_EDGE_BRIDGE_ID') || `${hostname()}-${process.pid}`,
     batchSize: int('batch-size', 'SERF_EDGE_BATCH_SIZE', 256, 1, 1000),
-    maxEventQueue: int('max-event-queue', 'SERF_EDGE_MAX_EVENT_QUEUE', 128, 1, 400),
-    maxRate: int('max-rate', 'SERF_EDGE_MAX_RATE', 0, 0, 1_000_000),
+    maxEventQueue: int('max-event-queue', 'SERF_EDGE_MAX_EVENT_QUEUE', 32, 1, 400),
+    maxRate: int('max-rate', 'SERF_EDGE_MAX_RATE', 25, 0, 1_000_000),
     pollWaitMs: Math.min(pollWaitMs, 25_000),
     metricsAddr: pick('metrics-addr', 'SERF_EDGE_METRICS_ADDR') ?? '127.0.0.1:9464',
     logLevel: pick('log-level', 'SERF_EDGE_LOG_LEVEL') || 'info',
@@ -172,7 +176,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
     metrics,
     batchSize: config.batchSize,
     pollWaitMs: config.pollWaitMs,
-    pacing: { maxQueue: config.maxEventQueue, maxRate: config.maxRate || undefined },
+    pacing: { maxQueue: config.maxEventQueue, maxRate: config.maxRate },
   })
   if (config.metricsAddr) {
     const server = await serveMetrics(config.metricsAddr, metrics, () => bridge.health())
