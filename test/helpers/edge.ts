@@ -27,21 +27,16 @@ export class LocalEdge {
   readonly url: string
   readonly senderKeys: Record<string, string>
   readonly bridgeKeys: Record<string, string>
-  readonly #child: ChildProcess
+  readonly #args: string[]
+  #child!: ChildProcess
   #log = ''
-  readonly exited: Promise<number | null>
+  exited!: Promise<number | null>
 
-  constructor(url: string, child: ChildProcess, senderKeys: Record<string, string>, bridgeKeys: Record<string, string>) {
+  constructor(url: string, args: string[], senderKeys: Record<string, string>, bridgeKeys: Record<string, string>) {
     this.url = url
-    this.#child = child
+    this.#args = args
     this.senderKeys = senderKeys
     this.bridgeKeys = bridgeKeys
-    const keep = (chunk: Buffer) => {
-      this.#log = (this.#log + chunk.toString()).slice(-256 * 1024)
-    }
-    child.stdout?.on('data', keep)
-    child.stderr?.on('data', keep)
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
   }
 
   get pid(): number | undefined {
@@ -50,6 +45,37 @@ export class LocalEdge {
 
   get log(): string {
     return this.#log
+  }
+
+  /** Start wrangler dev (again: same port, keys and persisted state) and wait until it answers. */
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, this.#args, {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
+    })
+    this.#child = child
+    const keep = (chunk: Buffer) => {
+      this.#log = (this.#log + chunk.toString()).slice(-256 * 1024)
+    }
+    child.stdout?.on('data', keep)
+    child.stderr?.on('data', keep)
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+    running.add(this)
+    try {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`)
+          const res = await fetch(`${this.url}/`).catch(() => null)
+          return res?.ok === true
+        },
+        { timeoutMs: 60_000, intervalMs: 200, what: 'wrangler dev to answer' },
+      )
+    } catch (error) {
+      await this.stop()
+      throw new Error(`${(error as Error).message}\n--- wrangler output ---\n${this.#log}`)
+    }
   }
 
   /** SIGTERM the wrangler process group, SIGKILL after 5 s. */
@@ -99,41 +125,19 @@ export async function startEdge(options: EdgeOptions): Promise<LocalEdge> {
   await writeFile(envFile, Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 })
   const port = await freePort()
   const inspector = await freePort()
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
-      'dev',
-      '--ip', '127.0.0.1',
-      '--port', String(port),
-      '--inspector-port', String(inspector),
-      '--env-file', envFile,
-      '--persist-to', join(options.dir, 'state'),
-      '--show-interactive-dev-session=false',
-      '--log-level', 'info',
-    ],
-    {
-      cwd: ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
-    },
-  )
-  const edge = new LocalEdge(`http://127.0.0.1:${port}`, child, senderKeys, bridgeKeys)
-  running.add(edge)
-  try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${edge.log}`)
-        const res = await fetch(`${edge.url}/`).catch(() => null)
-        return res?.ok === true
-      },
-      { timeoutMs: 60_000, intervalMs: 200, what: 'wrangler dev to answer' },
-    )
-  } catch (error) {
-    await edge.stop()
-    throw new Error(`${(error as Error).message}\n--- wrangler output ---\n${edge.log}`)
-  }
+  const args = [
+    join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
+    'dev',
+    '--ip', '127.0.0.1',
+    '--port', String(port),
+    '--inspector-port', String(inspector),
+    '--env-file', envFile,
+    '--persist-to', join(options.dir, 'state'),
+    '--show-interactive-dev-session=false',
+    '--log-level', 'info',
+  ]
+  const edge = new LocalEdge(`http://127.0.0.1:${port}`, args, senderKeys, bridgeKeys)
+  await edge.start()
   return edge
 }
 
