@@ -5,6 +5,7 @@
  */
 import { open, readFile, rename, mkdir } from 'node:fs/promises'
 import { dirname, basename, join } from 'node:path'
+import { randomUUID } from 'node:crypto'
 
 /** What the bridge must remember across a crash. */
 export interface CursorState {
@@ -62,7 +63,7 @@ export class CursorStore {
   async save(state: CursorState): Promise<void> {
     const dir = dirname(this.path)
     await mkdir(dir, { recursive: true })
-    const temp = join(dir, `.${basename(this.path)}.${process.pid}.tmp`)
+    const temp = join(dir, `.${basename(this.path)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`)
     const file = await open(temp, 'w', 0o600)
     try {
       await file.writeFile(JSON.stringify(state) + '\n')
