@@ -7,13 +7,13 @@
  * in flight when the process died or the RPC connection dropped.
  */
 import type { Logger } from 'pino'
-import { fromBase64 } from '../protocol/bytes.ts'
 import type { Lease, QueuedEvent } from '../protocol/wire.ts'
 import type { CursorState, CursorStore } from './cursor-store.ts'
 import { EdgeProblemError, EdgeUnreachableError, type EdgeClient } from './edge-client.ts'
 import type { BridgeMetrics, HealthReport } from './metrics.ts'
 import { Pacer, type PacerOptions } from './pacer.ts'
 import { SerfConnectionError, SerfRemoteError, SerfTimeoutError, type SerfRpcClient } from './serf-rpc.ts'
+import { AgentLink, BridgeFatalError, type Outcome, type Sent } from './agent-link.ts'
 
 export interface BridgeOptions {
   bridgeId: string
@@ -31,25 +31,18 @@ export interface BridgeOptions {
   pacing?: Omit<PacerOptions, 'onWait'>
 }
 
-/** A condition the bridge cannot recover from by waiting: bad key, unknown cluster, bad token. */
-export class BridgeFatalError extends Error {
-  override name = 'BridgeFatalError'
-}
-
-type Outcome = { sequence: number; error?: string }
-type Sent = Outcome | { sequence: number; lost: Error }
+export { BridgeFatalError }
 
 export class Bridge {
   readonly #o: Required<Omit<BridgeOptions, 'backoff' | 'pacing'>> & { backoff: { initialMs: number; maxMs: number } }
   readonly #pacer: Pacer
   readonly #stop = new AbortController()
+  readonly #agent: AgentLink
   #state: CursorState | null = null
   #lease: Lease | null = null
   #failures = 0
   #lastEdgeContact = 0
   #standbyHolder: string | null = null
-  /** Highest event Lamport clock the agent reported: tells a restarted agent apart. */
-  #eventClock = 0
 
   constructor(options: BridgeOptions) {
     this.#o = {
@@ -58,13 +51,10 @@ export class Bridge {
       ...options,
       backoff: { initialMs: 500, maxMs: 30_000, ...options.backoff },
     }
+    const agent = new AgentLink(options.serf, options.logger, options.metrics, this.#stop.signal)
+    this.#agent = agent
     this.#pacer = new Pacer(
-      {
-        sample: async () => {
-          const { eventQueue, members, failed, left } = await this.#timed('stats', () => this.#o.serf.stats())
-          return { eventQueue, members, failed, left }
-        },
-      },
+      { sample: () => agent.sample() },
       {
         ...options.pacing,
         onWait: (ms) => {
@@ -77,12 +67,12 @@ export class Bridge {
 
   /** Run until {@link stop}; rejects with {@link BridgeFatalError} on an unrecoverable error. */
   async run(): Promise<void> {
-    const { logger, cursor, serf } = this.#o
+    const { logger, cursor } = this.#o
     this.#state = await cursor.load()
     this.#o.metrics.cursor.set(this.#state.cursor)
     logger.info({ cursorFile: cursor.path, cursor: this.#state.cursor, pendingAck: this.#state.pendingAck }, 'bridge starting')
     try {
-      await this.#connectSerf()
+      await this.#agent.connect()
       while (!this.#stopping) {
         try {
           await this.#cycle()
@@ -92,7 +82,7 @@ export class Bridge {
       }
     } finally {
       await this.#shutdown()
-      await serf.close()
+      await this.#agent.close()
     }
   }
 
@@ -106,9 +96,9 @@ export class Bridge {
   health(): HealthReport {
     const edgeFresh = Date.now() - this.#lastEdgeContact < 2 * this.#o.pollWaitMs + 10_000
     return {
-      healthy: !this.#stopping && this.#o.serf.connected && edgeFresh,
+      healthy: !this.#stopping && this.#agent.connected && edgeFresh,
       role: this.#lease ? 'active' : 'standby',
-      serfConnected: this.#o.serf.connected,
+      serfConnected: this.#agent.connected,
       edgeContactAgoMs: this.#lastEdgeContact ? Date.now() - this.#lastEdgeContact : null,
       cursor: this.#state?.cursor ?? null,
       leaseExpiresAt: this.#lease?.expiresAt ?? null,
@@ -152,7 +142,7 @@ export class Bridge {
       if (!lost) {
         // Ack only what has left the agent: an event still in its broadcast queue dies with
         // the agent, so the whole batch is sent again if the agent goes away before this.
-        const drained = await this.#drainLocalQueue()
+        const drained = await this.#agent.drain(this.#stopping)
         if (drained === true || drained === 'timeout') break
       }
       const error = lost ?? new Error('connection lost while waiting for the broadcast queue')
@@ -162,7 +152,7 @@ export class Bridge {
       logger.warn({ err: error.message, from: events[0]!.sequence, resent }, 'Serf RPC connection lost mid-batch; reconnecting to send the batch again')
       outcomes = []
       metrics.reconnects.inc()
-      await this.#connectSerf()
+      await this.#agent.connect()
     }
     if (outcomes.length === 0) return
     const through = outcomes[outcomes.length - 1]!.sequence
@@ -190,56 +180,13 @@ export class Bridge {
         sent.push(Promise.resolve({ sequence: events[i]!.sequence, lost: error as Error }))
         break
       }
-      sent.push(this.#emit(events[i]!))
+      sent.push(this.#agent.emit(events[i]!))
     }
     for (const result of await Promise.all(sent)) {
       if ('lost' in result) return result.lost
       outcomes.push(result)
     }
     return null
-  }
-
-  /**
-   * Wait until the local agent's event broadcast queue is empty. A lone agent never drains it
-   * (nobody to gossip to), and a stopping bridge does not wait long.
-   * @returns true when drained, 'timeout' after a bounded wait, false when the connection broke
-   */
-  async #drainLocalQueue(): Promise<true | 'timeout' | false> {
-    const deadline = Date.now() + (this.#stopping ? 2_000 : 30_000)
-    for (;;) {
-      let stats
-      try {
-        stats = await this.#timed('stats', () => this.#o.serf.stats())
-      } catch (error) {
-        if (error instanceof SerfConnectionError || error instanceof SerfTimeoutError) return false
-        throw error
-      }
-      this.#eventClock = Math.max(this.#eventClock, stats.eventTime)
-      if (stats.eventQueue === 0 || stats.members <= 1) return true
-      if (Date.now() > deadline) {
-        this.#o.logger.warn({ eventQueue: stats.eventQueue }, "Serf's broadcast queue did not drain; acking anyway")
-        return 'timeout'
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-  }
-
-  /** Emit one event; never rejects, so a pipelined batch can be read in order. */
-  async #emit(event: QueuedEvent): Promise<Sent> {
-    const { metrics, logger } = this.#o
-    try {
-      await this.#timed('event', () => this.#o.serf.event(event.name, fromBase64(event.payloadBase64), event.coalesce))
-      metrics.emitted.inc()
-      metrics.lagSeconds.set((Date.now() - Date.parse(event.enqueuedAt)) / 1000)
-      return { sequence: event.sequence }
-    } catch (error) {
-      if (error instanceof SerfRemoteError && !error.isAuthFailure) {
-        metrics.rejected.inc()
-        logger.warn({ sequence: event.sequence, id: event.id, name: event.name, serfError: error.message }, 'Serf refused an event')
-        return { sequence: event.sequence, error: error.message }
-      }
-      return { sequence: event.sequence, lost: error as Error }
-    }
   }
 
   async #flushAck(signal: AbortSignal = this.#stop.signal): Promise<void> {
@@ -292,7 +239,7 @@ export class Bridge {
     if (error instanceof SerfConnectionError || error instanceof SerfTimeoutError) {
       metrics.reconnects.inc()
       logger.warn({ err: error.message }, 'Serf agent unreachable; reconnecting')
-      return this.#connectSerf()
+      return this.#agent.connect()
     }
     const kind = error instanceof EdgeUnreachableError ? 'unreachable' : error instanceof EdgeProblemError ? `http_${error.status}` : 'other'
     metrics.edgeErrors.inc({ kind })
@@ -301,52 +248,6 @@ export class Bridge {
     const delay = Math.round(step / 2 + (Math.random() * step) / 2)
     logger.warn({ err: error instanceof Error ? error.message : String(error), attempt: this.#failures, retryInMs: delay }, 'edge call failed; backing off')
     return this.#sleep(delay)
-  }
-
-  async #connectSerf(): Promise<void> {
-    const { serf, logger } = this.#o
-    try {
-      await serf.connectWithRetry({
-        signal: this.#stop.signal,
-        onRetry: ({ attempt, delayMs, error }) =>
-          logger.warn({ rpcAddr: serf.address, attempt, retryInMs: delayMs, err: error.message }, 'Serf agent not reachable; retrying'),
-      })
-      // The handshake succeeds even when the agent wants a token; the first request tells.
-      const stats = await serf.stats()
-      logger.info({ rpcAddr: serf.address, node: stats.nodeName, members: stats.members }, 'connected to the Serf agent')
-      await this.#awaitClockCatchUp(stats.eventTime)
-    } catch (error) {
-      if (this.#stopping) return
-      if (error instanceof SerfRemoteError) {
-        throw new BridgeFatalError(`the Serf agent at ${serf.address} refused the RPC connection: ${error.message} (check -rpc-auth / SERF_RPC_AUTH)`, { cause: error })
-      }
-      throw error
-    }
-  }
-
-  /**
-   * A restarted agent (without a snapshot) starts its event clock at zero until it rejoins and
-   * learns the cluster's clock; events it sent before then would be "old" to every other node
-   * and dropped. Wait until its clock is back where it was.
-   */
-  async #awaitClockCatchUp(clock: number): Promise<void> {
-    if (clock >= this.#eventClock) {
-      this.#eventClock = clock
-      return
-    }
-    const { logger, serf } = this.#o
-    logger.warn({ eventClock: clock, before: this.#eventClock }, 'Serf agent restarted; waiting for it to rejoin and catch up its event clock')
-    const deadline = Date.now() + 120_000
-    while (!this.#stopping && Date.now() < deadline) {
-      await this.#sleep(250)
-      const stats = await serf.stats()
-      if (stats.eventTime >= this.#eventClock) {
-        logger.info({ eventClock: stats.eventTime, members: stats.members }, 'Serf agent caught up')
-        this.#eventClock = stats.eventTime
-        return
-      }
-    }
-    if (!this.#stopping) logger.warn({ before: this.#eventClock }, 'Serf agent clock still behind after 2 minutes; sending anyway')
   }
 
   async #shutdown(): Promise<void> {
@@ -373,15 +274,6 @@ export class Bridge {
   #edgeOk(): void {
     this.#failures = 0
     this.#lastEdgeContact = Date.now()
-  }
-
-  async #timed<T>(command: string, call: () => Promise<T>): Promise<T> {
-    const end = this.#o.metrics.rpcSeconds.startTimer({ command })
-    try {
-      return await call()
-    } finally {
-      end()
-    }
   }
 
   #sleep(ms: number): Promise<void> {
