@@ -43,6 +43,11 @@ export class Bridge {
   #failures = 0
   #lastEdgeContact = 0
   #standbyHolder: string | null = null
+  /** Emitted into Serf but not yet acknowledged, in queue order; `#outcomes` are theirs. */
+  #unacked: QueuedEvent[] = []
+  #outcomes: Outcome[] = []
+  /** Highest sequence handed to Serf: the next poll asks for what comes after. */
+  #emittedThrough = 0
 
   constructor(options: BridgeOptions) {
     this.#o = {
@@ -69,6 +74,7 @@ export class Bridge {
   async run(): Promise<void> {
     const { logger, cursor } = this.#o
     this.#state = await cursor.load()
+    this.#emittedThrough = this.#state.cursor
     this.#o.metrics.cursor.set(this.#state.cursor)
     logger.info({ cursorFile: cursor.path, cursor: this.#state.cursor, pendingAck: this.#state.pendingAck }, 'bridge starting')
     try {
@@ -112,10 +118,15 @@ export class Bridge {
   async #cycle(): Promise<void> {
     const { edge, metrics, logger } = this.#o
     const state = this.#state!
-    const page = await edge.poll(
-      { bridgeId: this.#o.bridgeId, after: state.cursor, limit: this.#o.batchSize, waitMs: this.#o.pollWaitMs },
+    // The next long-poll runs while the last batch settles (drains, then acks), so an event
+    // that arrives meanwhile is handed over at once instead of after the drain.
+    const polling = edge.poll(
+      { bridgeId: this.#o.bridgeId, after: this.#emittedThrough, limit: this.#o.batchSize, waitMs: this.#o.pollWaitMs },
       this.#stop.signal,
     )
+    polling.catch(() => {})
+    if (this.#unacked.length > 0) await this.#settle()
+    const page = await polling
     this.#edgeOk()
     if (!this.#lease || this.#lease.token !== page.lease.token) {
       logger.info({ leaseToken: page.lease.token, expiresAt: page.lease.expiresAt }, 'lease acquired: this bridge is active')
@@ -125,35 +136,71 @@ export class Bridge {
     metrics.leaseHeld.set(1)
     metrics.backlog.set(page.backlog)
     const head = page.settledThrough + page.backlog
-    if (head < state.cursor) {
+    if (head < this.#emittedThrough && this.#unacked.length === 0) {
       logger.warn({ cursor: state.cursor, edgeHead: head }, 'cursor is ahead of the edge queue (new queue?); resuming from the edge')
-      state.cursor = page.settledThrough
+      state.cursor = this.#emittedThrough = page.settledThrough
       await this.#o.cursor.save(state)
     }
     if (state.pendingAck) await this.#flushAck()
     if (page.events.length > 0) await this.#deliver(page.events)
   }
 
+  /** Emit `events` after what is still unacknowledged, in queue order. */
   async #deliver(events: QueuedEvent[]): Promise<void> {
-    const { logger, metrics } = this.#o
-    let outcomes: Outcome[] = []
-    while (!this.#stopping) {
-      const lost = await this.#emitAll(events, outcomes)
-      if (!lost) {
-        // Ack only what has left the agent: an event still in its broadcast queue dies with
-        // the agent, so the whole batch is sent again if the agent goes away before this.
-        const drained = await this.#agent.drain(this.#stopping)
-        if (drained === true || drained === 'timeout') break
-      }
-      const error = lost ?? new Error('connection lost while waiting for the broadcast queue')
-      // Confirmed or not, nothing of this batch is known to have left the agent: start over.
-      const resent = outcomes.length
-      metrics.reemitted.inc(resent)
-      logger.warn({ err: error.message, from: events[0]!.sequence, resent }, 'Serf RPC connection lost mid-batch; reconnecting to send the batch again')
-      outcomes = []
-      metrics.reconnects.inc()
-      await this.#agent.connect()
+    this.#unacked.push(...events)
+    await this.#emitUnacked()
+    this.#emittedThrough = Math.max(this.#emittedThrough, this.#outcomes.at(-1)?.sequence ?? 0)
+  }
+
+  /**
+   * Emit every unacknowledged event not yet confirmed. When the RPC connection breaks, nothing
+   * unacknowledged is known to have left the agent: reconnect and send all of it again.
+   */
+  async #emitUnacked(): Promise<void> {
+    for (;;) {
+      const lost = await this.#emitAll(this.#unacked, this.#outcomes)
+      if (!lost || this.#stopping) return
+      await this.#resend(lost)
     }
+  }
+
+  async #resend(error: Error): Promise<void> {
+    const { logger, metrics } = this.#o
+    const resent = this.#outcomes.length
+    metrics.reemitted.inc(resent)
+    logger.warn(
+      { err: error.message, from: this.#unacked[0]?.sequence, resent },
+      'Serf RPC connection lost before the batch left the agent; reconnecting to send it again',
+    )
+    this.#outcomes = []
+    metrics.reconnects.inc()
+    await this.#agent.connect()
+  }
+
+  /**
+   * Ack only what has left the agent: an event still in its broadcast queue dies with the
+   * agent. Wait for the queue to drain, persist the cursor with the outcomes, then ack.
+   */
+  async #settle(): Promise<void> {
+    const { logger, metrics } = this.#o
+    for (;;) {
+      // A stopping bridge sends nothing more and settles what Serf already confirmed.
+      if (this.#outcomes.length < this.#unacked.length && !this.#stopping) {
+        await this.#emitUnacked()
+        continue
+      }
+      const drained = await this.#agent.drain(this.#stopping)
+      if (drained !== false) break
+      if (this.#stopping) {
+        this.#outcomes = []
+        break
+      }
+      await this.#resend(new Error('connection lost while waiting for the broadcast queue'))
+    }
+    const outcomes = this.#outcomes
+    const first = this.#unacked[0]?.sequence
+    this.#unacked = this.#unacked.slice(outcomes.length)
+    this.#outcomes = []
     if (outcomes.length === 0) return
     const through = outcomes[outcomes.length - 1]!.sequence
     const rejected = outcomes.filter((o) => o.error !== undefined).map((o) => ({ sequence: o.sequence, error: o.error! }))
@@ -162,7 +209,7 @@ export class Bridge {
     state.pendingAck = { through, rejected }
     await this.#o.cursor.save(state)
     metrics.cursor.set(through)
-    logger.info({ from: events[0]!.sequence, through, emitted: outcomes.length - rejected.length, rejected: rejected.length }, 'batch emitted into Serf')
+    logger.info({ from: first, through, emitted: outcomes.length - rejected.length, rejected: rejected.length }, 'batch emitted into Serf')
     await this.#flushAck()
   }
 
@@ -253,6 +300,11 @@ export class Bridge {
   async #shutdown(): Promise<void> {
     const { logger, edge } = this.#o
     const grace = AbortSignal.timeout(5_000)
+    try {
+      if (this.#unacked.length > 0) await this.#settle()
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'could not settle the last batch; the next start sends it again')
+    }
     try {
       if (this.#state?.pendingAck) await this.#flushAck(grace)
     } catch (error) {
