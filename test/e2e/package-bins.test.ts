@@ -77,7 +77,7 @@ describe('npm pack ships both CLIs as JavaScript', () => {
       "const sdk = await import('serf-edge/client'); console.log(Object.keys(sdk).filter((k) => typeof sdk[k] === 'function').sort().join(' '))\n",
     )
     const { stdout } = await run(process.execPath, [probe], { env, cwd: join(dir, 'app') })
-    expect(stdout.split(' ')).toEqual(expect.arrayContaining(['fireEvent', 'getEventStatus', 'waitForEvent']))
+    expect(stdout.trim().split(' ')).toEqual(expect.arrayContaining(['fireEvent', 'getEventStatus', 'waitForEvent']))
   })
 
   it('agent-bridge runs from node_modules/.bin', async () => {
