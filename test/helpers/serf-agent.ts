@@ -3,8 +3,8 @@
  * records every user event it runs for, and stops every one of them by pid.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
-import { createServer, connect } from 'node:net'
-import { createSocket } from 'node:dgram'
+import { connect } from 'node:net'
+import { freeGossipPort } from '../../scripts/dev/net.ts'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -70,20 +70,14 @@ export async function waitFor<T>(
   }
 }
 
-/** A TCP+UDP port on 127.0.0.1 that was free a moment ago (gossip needs both). */
+/**
+ * A TCP+UDP port on 127.0.0.1 that was free a moment ago (gossip needs both), never one this
+ * process handed out before, so agents started together cannot pick the same port.
+ */
 export async function freePort(): Promise<number> {
   for (;;) {
-    const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const { port } = server.address() as { port: number }
-    await new Promise((resolve) => server.close(resolve))
-    const udp = createSocket('udp4')
-    const udpFree = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false))
-      udp.bind(port, '127.0.0.1', () => resolve(true))
-    })
-    udp.close()
-    if (udpFree && !portsHandedOut.has(port)) {
+    const port = await freeGossipPort()
+    if (!portsHandedOut.has(port)) {
       portsHandedOut.add(port)
       return port
     }
