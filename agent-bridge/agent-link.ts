@@ -8,7 +8,13 @@ import { fromBase64 } from '../protocol/bytes.ts'
 import type { QueuedEvent } from '../protocol/wire.ts'
 import type { BridgeMetrics } from './metrics.ts'
 import type { AgentSample } from './pacer.ts'
-import { SerfConnectionError, SerfRemoteError, SerfTimeoutError, type SerfRpcClient, type SerfStats } from './serf-rpc.ts'
+import {
+  SerfConnectionError,
+  SerfRemoteError,
+  type SerfRpcClient,
+  type SerfStats,
+  SerfTimeoutError,
+} from './serf-rpc.ts'
 
 /** A condition the bridge cannot recover from by waiting: bad key, unknown cluster, bad token. */
 export class BridgeFatalError extends Error {
@@ -48,11 +54,17 @@ export class AgentLink {
       await serf.connectWithRetry({
         signal: this.#signal,
         onRetry: ({ attempt, delayMs, error }) =>
-          this.#logger.warn({ rpcAddr: serf.address, attempt, retryInMs: delayMs, err: error.message }, 'Serf agent not reachable; retrying'),
+          this.#logger.warn(
+            { rpcAddr: serf.address, attempt, retryInMs: delayMs, err: error.message },
+            'Serf agent not reachable; retrying',
+          ),
       })
       // The handshake succeeds even when the agent wants a token; the first request tells.
       const stats = await this.#stats()
-      this.#logger.info({ rpcAddr: serf.address, node: stats.nodeName, members: stats.members }, 'connected to the Serf agent')
+      this.#logger.info(
+        { rpcAddr: serf.address, node: stats.nodeName, members: stats.members },
+        'connected to the Serf agent',
+      )
       await this.#awaitClockCatchUp(stats.eventTime)
     } catch (error) {
       if (this.#signal.aborted) return
@@ -76,7 +88,10 @@ export class AgentLink {
     } catch (error) {
       if (error instanceof SerfRemoteError && !error.isAuthFailure) {
         this.#metrics.rejected.inc()
-        this.#logger.warn({ sequence: event.sequence, id: event.id, name: event.name, serfError: error.message }, 'Serf refused an event')
+        this.#logger.warn(
+          { sequence: event.sequence, id: event.id, name: event.name, serfError: error.message },
+          'Serf refused an event',
+        )
         return { sequence: event.sequence, error: error.message }
       }
       return { sequence: event.sequence, lost: error as Error }
@@ -91,7 +106,7 @@ export class AgentLink {
   async drain(quick: boolean): Promise<true | 'timeout' | false> {
     const deadline = Date.now() + (quick ? 2_000 : 30_000)
     for (;;) {
-      let stats
+      let stats: SerfStats
       try {
         stats = await this.#stats()
       } catch (error) {
@@ -131,7 +146,10 @@ export class AgentLink {
   async #awaitClockCatchUp(clock: number): Promise<void> {
     const before = this.#eventClock
     if (clock >= before) return
-    this.#logger.warn({ eventClock: clock, before }, 'Serf agent restarted; waiting for it to rejoin and catch up its event clock')
+    this.#logger.warn(
+      { eventClock: clock, before },
+      'Serf agent restarted; waiting for it to rejoin and catch up its event clock',
+    )
     const deadline = Date.now() + 120_000
     while (!this.#signal.aborted && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250))
@@ -142,7 +160,8 @@ export class AgentLink {
         return
       }
     }
-    if (!this.#signal.aborted) this.#logger.warn({ before }, 'Serf agent clock still behind after 2 minutes; sending anyway')
+    if (!this.#signal.aborted)
+      this.#logger.warn({ before }, 'Serf agent clock still behind after 2 minutes; sending anyway')
   }
 
   async #timed<T>(command: string, call: () => Promise<T>): Promise<T> {

@@ -8,12 +8,12 @@
  */
 import type { Logger } from 'pino'
 import type { Lease, QueuedEvent } from '../protocol/wire.ts'
+import { AgentLink, BridgeFatalError, type Outcome, type Sent } from './agent-link.ts'
 import type { CursorState, CursorStore } from './cursor-store.ts'
-import { EdgeProblemError, EdgeUnreachableError, type EdgeClient } from './edge-client.ts'
+import { type EdgeClient, EdgeProblemError, EdgeUnreachableError } from './edge-client.ts'
 import type { BridgeMetrics, HealthReport } from './metrics.ts'
 import { Pacer, type PacerOptions } from './pacer.ts'
-import { SerfConnectionError, SerfRemoteError, SerfTimeoutError, type SerfRpcClient } from './serf-rpc.ts'
-import { AgentLink, BridgeFatalError, type Outcome, type Sent } from './agent-link.ts'
+import { SerfConnectionError, SerfRemoteError, type SerfRpcClient, SerfTimeoutError } from './serf-rpc.ts'
 
 export interface BridgeOptions {
   bridgeId: string
@@ -76,7 +76,10 @@ export class Bridge {
     this.#state = await cursor.load()
     this.#emittedThrough = this.#state.cursor
     this.#o.metrics.cursor.set(this.#state.cursor)
-    logger.info({ cursorFile: cursor.path, cursor: this.#state.cursor, pendingAck: this.#state.pendingAck }, 'bridge starting')
+    logger.info(
+      { cursorFile: cursor.path, cursor: this.#state.cursor, pendingAck: this.#state.pendingAck },
+      'bridge starting',
+    )
     try {
       await this.#agent.connect()
       while (!this.#stopping) {
@@ -129,7 +132,10 @@ export class Bridge {
     const page = await polling
     this.#edgeOk()
     if (!this.#lease || this.#lease.token !== page.lease.token) {
-      logger.info({ leaseToken: page.lease.token, expiresAt: page.lease.expiresAt }, 'lease acquired: this bridge is active')
+      logger.info(
+        { leaseToken: page.lease.token, expiresAt: page.lease.expiresAt },
+        'lease acquired: this bridge is active',
+      )
     }
     this.#lease = page.lease
     this.#standbyHolder = null
@@ -137,7 +143,10 @@ export class Bridge {
     metrics.backlog.set(page.backlog)
     const head = page.settledThrough + page.backlog
     if (head < this.#emittedThrough && this.#unacked.length === 0) {
-      logger.warn({ cursor: state.cursor, edgeHead: head }, 'cursor is ahead of the edge queue (new queue?); resuming from the edge')
+      logger.warn(
+        { cursor: state.cursor, edgeHead: head },
+        'cursor is ahead of the edge queue (new queue?); resuming from the edge',
+      )
       state.cursor = this.#emittedThrough = page.settledThrough
       await this.#o.cursor.save(state)
     }
@@ -203,13 +212,18 @@ export class Bridge {
     this.#outcomes = []
     if (outcomes.length === 0) return
     const through = outcomes[outcomes.length - 1]!.sequence
-    const rejected = outcomes.filter((o) => o.error !== undefined).map((o) => ({ sequence: o.sequence, error: o.error! }))
+    const rejected = outcomes
+      .filter((o) => o.error !== undefined)
+      .map((o) => ({ sequence: o.sequence, error: o.error! }))
     const state = this.#state!
     state.cursor = through
     state.pendingAck = { through, rejected }
     await this.#o.cursor.save(state)
     metrics.cursor.set(through)
-    logger.info({ from: first, through, emitted: outcomes.length - rejected.length, rejected: rejected.length }, 'batch emitted into Serf')
+    logger.info(
+      { from: first, through, emitted: outcomes.length - rejected.length, rejected: rejected.length },
+      'batch emitted into Serf',
+    )
     await this.#flushAck()
   }
 
@@ -242,7 +256,12 @@ export class Bridge {
     if (!pending || !this.#lease) return
     try {
       const answer = await this.#o.edge.ack(
-        { bridgeId: this.#o.bridgeId, leaseToken: this.#lease.token, through: pending.through, rejected: pending.rejected },
+        {
+          bridgeId: this.#o.bridgeId,
+          leaseToken: this.#lease.token,
+          through: pending.through,
+          rejected: pending.rejected,
+        },
         signal,
       )
       this.#edgeOk()
@@ -274,26 +293,42 @@ export class Bridge {
       return this.#sleep(Math.min(Math.max(retryAfter, 250), 10_000))
     }
     if (error instanceof EdgeProblemError && (error.status === 401 || error.status === 403)) {
-      throw new BridgeFatalError(`the edge refused this bridge (${error.status} ${error.title}): ${error.detail}. Check -bridge-key against the edge's BRIDGE_KEYS_<CLUSTER> secret.`, { cause: error })
+      throw new BridgeFatalError(
+        `the edge refused this bridge (${error.status} ${error.title}): ${error.detail}. Check -bridge-key against the edge's BRIDGE_KEYS_<CLUSTER> secret.`,
+        { cause: error },
+      )
     }
     if (error instanceof EdgeProblemError && !error.retryable) {
-      throw new BridgeFatalError(`the edge refused a bridge call (${error.status} ${error.title}): ${error.detail}`, { cause: error })
+      throw new BridgeFatalError(`the edge refused a bridge call (${error.status} ${error.title}): ${error.detail}`, {
+        cause: error,
+      })
     }
     if (error instanceof BridgeFatalError) throw error
     if (error instanceof SerfRemoteError) {
-      throw new BridgeFatalError(`the Serf agent refused the bridge: ${error.message} (check -rpc-auth / SERF_RPC_AUTH)`, { cause: error })
+      throw new BridgeFatalError(
+        `the Serf agent refused the bridge: ${error.message} (check -rpc-auth / SERF_RPC_AUTH)`,
+        { cause: error },
+      )
     }
     if (error instanceof SerfConnectionError || error instanceof SerfTimeoutError) {
       metrics.reconnects.inc()
       logger.warn({ err: error.message }, 'Serf agent unreachable; reconnecting')
       return this.#agent.connect()
     }
-    const kind = error instanceof EdgeUnreachableError ? 'unreachable' : error instanceof EdgeProblemError ? `http_${error.status}` : 'other'
+    const kind =
+      error instanceof EdgeUnreachableError
+        ? 'unreachable'
+        : error instanceof EdgeProblemError
+          ? `http_${error.status}`
+          : 'other'
     metrics.edgeErrors.inc({ kind })
     this.#failures++
     const step = Math.min(this.#o.backoff.maxMs, this.#o.backoff.initialMs * 2 ** (this.#failures - 1))
     const delay = Math.round(step / 2 + (Math.random() * step) / 2)
-    logger.warn({ err: error instanceof Error ? error.message : String(error), attempt: this.#failures, retryInMs: delay }, 'edge call failed; backing off')
+    logger.warn(
+      { err: error instanceof Error ? error.message : String(error), attempt: this.#failures, retryInMs: delay },
+      'edge call failed; backing off',
+    )
     return this.#sleep(delay)
   }
 

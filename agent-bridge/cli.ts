@@ -2,14 +2,15 @@
  * `agent-bridge`: parse flags and environment into one config, then run the {@link Bridge}.
  * Flags follow Serf's CLI (`-rpc-addr`, `-rpc-auth`, also `--flag` and `-flag=value`).
  */
-import { hostname } from 'node:os'
+
 import { readFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { parseFlags, UsageError } from '../client/cli-flags.ts'
 import { parseDuration } from '../protocol/duration.ts'
 import { CLUSTER_ID } from '../protocol/event.ts'
-import { importSignKey, KeyFormatError } from '../protocol/signature.ts'
+import { importSignKey, KeyFormatError, type SignKey } from '../protocol/signature.ts'
 import { Bridge, BridgeFatalError } from './bridge.ts'
 import { CursorFileError, CursorStore } from './cursor-store.ts'
 import { EdgeClient } from './edge-client.ts'
@@ -90,7 +91,10 @@ export interface BridgeConfig {
  * Resolve flags over environment over defaults.
  * @throws {UsageError} naming the missing or malformed setting
  */
-export async function resolveConfig(argv: readonly string[], env: Record<string, string | undefined>): Promise<BridgeConfig | 'help'> {
+export async function resolveConfig(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+): Promise<BridgeConfig | 'help'> {
   const { flags, positionals } = parseFlags(argv, SPEC)
   if (flags.help || flags.h) return 'help'
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
@@ -104,7 +108,8 @@ export async function resolveConfig(argv: readonly string[], env: Record<string,
     const text = pick(flag, name)
     if (text === undefined) return fallback
     const value = Number(text)
-    if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`-${flag} must be a whole number from ${min} to ${max}, got "${text}"`)
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new UsageError(`-${flag} must be a whole number from ${min} to ${max}, got "${text}"`)
     return value
   }
   const edgeUrl = need('edge-url', 'SERF_EDGE_URL')
@@ -113,10 +118,12 @@ export async function resolveConfig(argv: readonly string[], env: Record<string,
   if (!CLUSTER_ID.test(cluster)) throw new UsageError(`-cluster "${cluster}" is not a cluster id (${CLUSTER_ID})`)
   let keyText = pick('bridge-key', 'SERF_EDGE_BRIDGE_KEY')
   const keyFile = pick('bridge-key-file', 'SERF_EDGE_BRIDGE_KEY_FILE')
-  if (!keyText && keyFile) keyText = await readFile(keyFile, 'utf8').catch((e: Error) => {
-    throw new UsageError(`cannot read -bridge-key-file ${keyFile}: ${e.message}`)
-  })
-  if (!keyText?.trim()) throw new UsageError('-bridge-key or -bridge-key-file is required (or set SERF_EDGE_BRIDGE_KEY)')
+  if (!keyText && keyFile)
+    keyText = await readFile(keyFile, 'utf8').catch((e: Error) => {
+      throw new UsageError(`cannot read -bridge-key-file ${keyFile}: ${e.message}`)
+    })
+  if (!keyText?.trim())
+    throw new UsageError('-bridge-key or -bridge-key-file is required (or set SERF_EDGE_BRIDGE_KEY)')
   let pollWaitMs = 25_000
   const pollWait = pick('poll-wait', 'SERF_EDGE_POLL_WAIT')
   if (pollWait) {
@@ -132,7 +139,9 @@ export async function resolveConfig(argv: readonly string[], env: Record<string,
     bridgeKeys: keyText.trim().split(/\s+/),
     rpcAddr: pick('rpc-addr', 'SERF_RPC_ADDR') || '127.0.0.1:7373',
     rpcAuth: pick('rpc-auth', 'SERF_RPC_AUTH') ?? '',
-    cursorFile: pick('cursor-file', 'SERF_EDGE_CURSOR_FILE') || join(env.STATE_DIRECTORY || '.', `serf-edge-${cluster}.cursor.json`),
+    cursorFile:
+      pick('cursor-file', 'SERF_EDGE_CURSOR_FILE') ||
+      join(env.STATE_DIRECTORY || '.', `serf-edge-${cluster}.cursor.json`),
     bridgeId: pick('bridge-id', 'SERF_EDGE_BRIDGE_ID') || `${hostname()}-${process.pid}`,
     batchSize: int('batch-size', 'SERF_EDGE_BATCH_SIZE', 256, 1, 1000),
     maxEventQueue: int('max-event-queue', 'SERF_EDGE_MAX_EVENT_QUEUE', 32, 1, 400),
@@ -157,8 +166,11 @@ export async function main(argv: readonly string[], env: Record<string, string |
     process.stdout.write(HELP)
     return 0
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'agent-bridge', cluster: config.cluster, bridgeId: config.bridgeId } })
-  let keys
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: 'agent-bridge', cluster: config.cluster, bridgeId: config.bridgeId },
+  })
+  let keys: SignKey[]
   try {
     keys = await Promise.all(config.bridgeKeys.map(importSignKey))
   } catch (error) {
@@ -181,7 +193,10 @@ export async function main(argv: readonly string[], env: Record<string, string |
   if (config.metricsAddr) {
     const server = await serveMetrics(config.metricsAddr, metrics, () => bridge.health())
     const address = server.address()
-    logger.info({ metrics: typeof address === 'object' && address ? `${address.address}:${address.port}` : config.metricsAddr }, 'serving /metrics and /healthz')
+    logger.info(
+      { metrics: typeof address === 'object' && address ? `${address.address}:${address.port}` : config.metricsAddr },
+      'serving /metrics and /healthz',
+    )
   }
   let signals = 0
   const onSignal = (signal: NodeJS.Signals) => {

@@ -3,9 +3,10 @@
  * confirmed by the edge. Written atomically (temp file, fsync, rename, fsync of the folder), so
  * a crash leaves either the old or the new state, never a torn file.
  */
-import { open, readFile, rename, mkdir } from 'node:fs/promises'
-import { dirname, basename, join } from 'node:path'
+
 import { randomUUID } from 'node:crypto'
+import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 
 /** What the bridge must remember across a crash. */
 export interface CursorState {
@@ -48,7 +49,9 @@ export class CursorStore {
     try {
       state = JSON.parse(text) as CursorState
     } catch (cause) {
-      throw new CursorFileError(`${this.path} is not valid JSON; move it away to start from the edge's state`, { cause })
+      throw new CursorFileError(`${this.path} is not valid JSON; move it away to start from the edge's state`, {
+        cause,
+      })
     }
     if (state.cluster !== this.#cluster) {
       throw new CursorFileError(`${this.path} belongs to cluster "${state.cluster}", not "${this.#cluster}"`)
@@ -66,7 +69,7 @@ export class CursorStore {
     const temp = join(dir, `.${basename(this.path)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`)
     const file = await open(temp, 'w', 0o600)
     try {
-      await file.writeFile(JSON.stringify(state) + '\n')
+      await file.writeFile(`${JSON.stringify(state)}\n`)
       await file.sync()
     } finally {
       await file.close()

@@ -1,8 +1,8 @@
 /** The bridge's side of the bridge API: signed poll, ack and release calls to the edge. */
 import { z } from 'zod'
+import { type EdgeConnection, sendSigned } from '../client/edge-request.ts'
 import type { SignKey } from '../protocol/signature.ts'
 import type { AckRequest, AckResponse, PollRequest, PollResponse } from '../protocol/wire.ts'
-import { sendSigned, type EdgeConnection } from '../client/edge-request.ts'
 
 export { EdgeProblemError, EdgeUnreachableError } from '../client/errors.ts'
 

@@ -2,7 +2,7 @@
  * The bridge's Prometheus metrics and its local health endpoint (`/metrics`, `/healthz`).
  */
 import { createServer, type Server } from 'node:http'
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 /** Every metric the bridge reports, on its own registry. */
 export class BridgeMetrics {
@@ -32,8 +32,16 @@ export class BridgeMetrics {
       help: 'Events sent to Serf again after a dropped RPC connection (possible duplicates)',
       registers,
     })
-    this.backlog = new Gauge({ name: `${p}queue_backlog_events`, help: 'Events queued at the edge for this cluster', registers })
-    this.lagSeconds = new Gauge({ name: `${p}queue_lag_seconds`, help: 'Age of the last event emitted, at emit time', registers })
+    this.backlog = new Gauge({
+      name: `${p}queue_backlog_events`,
+      help: 'Events queued at the edge for this cluster',
+      registers,
+    })
+    this.lagSeconds = new Gauge({
+      name: `${p}queue_lag_seconds`,
+      help: 'Age of the last event emitted, at emit time',
+      registers,
+    })
     this.rpcSeconds = new Histogram({
       name: `${p}rpc_latency_seconds`,
       help: 'Serf RPC round trip',
@@ -41,10 +49,27 @@ export class BridgeMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     })
-    this.pacingWaits = new Counter({ name: `${p}pacing_waits_total`, help: "Waits for Serf's event queue to drain", registers })
-    this.pacingWaitSeconds = new Counter({ name: `${p}pacing_wait_seconds_total`, help: 'Time spent in pacing waits', registers })
-    this.reconnects = new Counter({ name: `${p}serf_reconnects_total`, help: 'Reconnections to the Serf agent', registers })
-    this.edgeErrors = new Counter({ name: `${p}edge_errors_total`, help: 'Failed edge calls', labelNames: ['kind'], registers })
+    this.pacingWaits = new Counter({
+      name: `${p}pacing_waits_total`,
+      help: "Waits for Serf's event queue to drain",
+      registers,
+    })
+    this.pacingWaitSeconds = new Counter({
+      name: `${p}pacing_wait_seconds_total`,
+      help: 'Time spent in pacing waits',
+      registers,
+    })
+    this.reconnects = new Counter({
+      name: `${p}serf_reconnects_total`,
+      help: 'Reconnections to the Serf agent',
+      registers,
+    })
+    this.edgeErrors = new Counter({
+      name: `${p}edge_errors_total`,
+      help: 'Failed edge calls',
+      labelNames: ['kind'],
+      registers,
+    })
     this.leaseHeld = new Gauge({ name: `${p}lease_held`, help: '1 while this bridge is the active one', registers })
     this.cursor = new Gauge({ name: `${p}cursor_sequence`, help: 'Last sequence emitted into Serf', registers })
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry })
@@ -61,7 +86,11 @@ export interface HealthReport {
  * Serve `/metrics` and `/healthz` on `address` (`host:port`; port 0 picks a free one).
  * @example const server = await serveMetrics('127.0.0.1:9464', metrics, () => bridge.health())
  */
-export async function serveMetrics(address: string, metrics: BridgeMetrics, health: () => HealthReport): Promise<Server> {
+export async function serveMetrics(
+  address: string,
+  metrics: BridgeMetrics,
+  health: () => HealthReport,
+): Promise<Server> {
   const colon = address.lastIndexOf(':')
   const host = address.slice(0, colon) || '127.0.0.1'
   const port = Number(address.slice(colon + 1))

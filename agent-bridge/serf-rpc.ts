@@ -6,24 +6,24 @@ import { connect as dial, type Socket } from 'node:net'
 import { decodeMultiStream, encode } from '@msgpack/msgpack'
 import {
   COMMANDS,
+  type CommandName,
   DEFAULT_RPC_ADDR,
   IPC_VERSION,
+  isResponseHeader,
+  type RequestBody,
+  type RequestHeader,
   SerfClosedError,
   SerfConnectionError,
   SerfRemoteError,
   SerfRpcError,
-  SerfTimeoutError,
-  isResponseHeader,
-  toSerfStats,
-  type CommandName,
-  type RequestBody,
-  type RequestHeader,
   type SerfStats,
+  SerfTimeoutError,
   type StatsResponse,
+  toSerfStats,
 } from './serf-rpc-wire.ts'
 
-export { SerfClosedError, SerfConnectionError, SerfRemoteError, SerfRpcError, SerfTimeoutError }
 export type { SerfStats }
+export { SerfClosedError, SerfConnectionError, SerfRemoteError, SerfRpcError, SerfTimeoutError }
 
 /** Where and how to reach the agent, as `serf event` takes it (`-rpc-addr`, `-rpc-auth`). */
 export interface SerfRpcConfig {

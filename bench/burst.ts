@@ -5,7 +5,7 @@
  * found with direct RPC at fixed rates, stepping up until an event goes missing.
  */
 import type { SerfCluster } from '../test/helpers/serf-agent.ts'
-import { oldEventDrops, type ClusterArrivals } from './cluster.ts'
+import { type ClusterArrivals, oldEventDrops } from './cluster.ts'
 import { cpuSeconds, statusKiB } from './proc.ts'
 import { nowMs, sleep } from './stats.ts'
 import type { EventSystem, SystemId } from './systems.ts'
@@ -85,7 +85,11 @@ export async function runBurst(
     await sleep(250)
   }
   const footprint = options.watchPid
-    ? { pid: options.watchPid, peakRssMiB: statusKiB(options.watchPid, 'VmHWM') / 1024, cpuSeconds: cpuSeconds(options.watchPid) - cpuBefore }
+    ? {
+        pid: options.watchPid,
+        peakRssMiB: statusKiB(options.watchPid, 'VmHWM') / 1024,
+        cpuSeconds: cpuSeconds(options.watchPid) - cpuBefore,
+      }
     : undefined
   let onEveryNode = 0
   let last = start
@@ -172,7 +176,9 @@ export async function findLossFreeRate(
       submit: pipelinedSubmitter(direct, rate),
     })
     steps.push(run)
-    log(`  direct capped at ${rate}/s: ${run.onEveryNode}/${run.count} on every node, ${run.eventsPerSecond.toFixed(1)} events/s`)
+    log(
+      `  direct capped at ${rate}/s: ${run.onEveryNode}/${run.count} on every node, ${run.eventsPerSecond.toFixed(1)} events/s`,
+    )
     if (run.onEveryNode < run.count) break
   }
   const lossFree = steps.filter((step) => step.onEveryNode === step.count)

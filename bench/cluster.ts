@@ -4,10 +4,10 @@
  * figure, where 100,000 handler processes would measure only fork+exec).
  */
 import { execFile } from 'node:child_process'
-import { open, type FileHandle } from 'node:fs/promises'
+import { type FileHandle, open } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { startSerfCluster, type SerfAgent, type SerfCluster } from '../test/helpers/serf-agent.ts'
+import { type SerfAgent, type SerfCluster, startSerfCluster } from '../test/helpers/serf-agent.ts'
 
 const SOURCE = resolve(import.meta.dirname, 'recorder.c')
 

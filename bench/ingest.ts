@@ -7,7 +7,7 @@
 import { fireEvent } from '../client/sdk.ts'
 import type { LocalEdge } from '../test/helpers/edge.ts'
 import { cpuSeconds, descendants, reapedChildrenCpuSeconds } from './proc.ts'
-import { nowMs, summarize, type Summary } from './stats.ts'
+import { nowMs, type Summary, summarize } from './stats.ts'
 import type { SystemId } from './systems.ts'
 import { eventBody } from './systems.ts'
 import type { WebhookServer } from './webhook.ts'
@@ -38,13 +38,30 @@ interface Target {
 export function edgeTarget(edge: LocalEdge, cluster: string): Target {
   const sender = Object.keys(edge.senderKeys)[0]!
   const key = edge.senderKeys[sender]!
-  const workerd = () => descendants(edge.pid!).filter((p) => p.comm === 'workerd').map((p) => p.pid)
-  const wranglerNode = () => [edge.pid!, ...descendants(edge.pid!).filter((p) => p.comm !== 'workerd' && p.comm !== 'esbuild').map((p) => p.pid)]
+  const workerd = () =>
+    descendants(edge.pid!)
+      .filter((p) => p.comm === 'workerd')
+      .map((p) => p.pid)
+  const wranglerNode = () => [
+    edge.pid!,
+    ...descendants(edge.pid!)
+      .filter((p) => p.comm !== 'workerd' && p.comm !== 'esbuild')
+      .map((p) => p.pid),
+  ]
   return {
     system: 'edge',
     send: async (i) => {
       // One attempt, as the webhook gets: a retry would hide a failure inside the latency.
-      const accepted = await fireEvent({ edgeUrl: edge.url, cluster, sender, key, name: 'ingest', payload: String(i), coalesce: false, retry: { attempts: 1 } })
+      const accepted = await fireEvent({
+        edgeUrl: edge.url,
+        cluster,
+        sender,
+        key,
+        name: 'ingest',
+        payload: String(i),
+        coalesce: false,
+        retry: { attempts: 1 },
+      })
       return accepted.status === 'queued'
     },
     cpu: () => ({

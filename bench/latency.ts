@@ -5,7 +5,7 @@
  * gossip timer's phase.
  */
 import type { ClusterArrivals } from './cluster.ts'
-import { nowMs, sleep, summarize, type Summary } from './stats.ts'
+import { nowMs, type Summary, sleep, summarize } from './stats.ts'
 import type { EventSystem, SystemId } from './systems.ts'
 
 export interface LatencyOptions {
@@ -34,7 +34,11 @@ export interface LatencyResult {
   errors: string[]
 }
 
-export async function measureLatency(system: EventSystem, arrivals: ClusterArrivals, options: LatencyOptions): Promise<LatencyResult> {
+export async function measureLatency(
+  system: EventSystem,
+  arrivals: ClusterArrivals,
+  options: LatencyOptions,
+): Promise<LatencyResult> {
   const { samples, warmup = 5, timeoutMs = 15_000, jitterMs = 100 } = options
   const accepted: number[] = []
   const firstNode: number[] = []

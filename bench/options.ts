@@ -82,7 +82,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number ≥ 1, got "${text}"`)
     return value
   }
-  const list = (name: string, text: string | undefined, fallback: number[]) => (text === undefined ? fallback : text.split(',').map((part) => int(name, part, 0)))
+  const list = (name: string, text: string | undefined, fallback: number[]) =>
+    text === undefined ? fallback : text.split(',').map((part) => int(name, part, 0))
   const figures = (values.only?.split(',') ?? [...FIGURES]) as Figure[]
   const unknown = figures.find((figure) => !FIGURES.includes(figure))
   if (unknown) throw new Error(`--only: unknown figure "${unknown}" (${FIGURES.join(', ')})`)

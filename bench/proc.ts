@@ -111,7 +111,8 @@ export function machineFacts(webhookVersion = 'not used'): MachineFacts {
   }
   const pkg = (name: string) => {
     try {
-      return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version
+      return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
+        .version
     } catch {
       return 'unknown'
     }

@@ -11,10 +11,10 @@ import { importSignKey } from '../protocol/signature.ts'
 import { startBridge } from '../test/helpers/bridge-process.ts'
 import type { LocalEdge } from '../test/helpers/edge.ts'
 import { fireBurst } from '../test/helpers/fire.ts'
-import { waitFor, type SerfCluster } from '../test/helpers/serf-agent.ts'
+import { type SerfCluster, waitFor } from '../test/helpers/serf-agent.ts'
 import { cpuSeconds, descendants, statusKiB } from './proc.ts'
-import { nowMs, sleep, summarize, type Summary } from './stats.ts'
 import { inspectQueueDb, type QueueDbFacts } from './queue-storage.ts'
+import { nowMs, type Summary, sleep, summarize } from './stats.ts'
 
 export interface QueueScaleResult {
   count: number
@@ -80,7 +80,13 @@ export async function measureQueueScale(o: QueueScaleOptions): Promise<QueueScal
   o.log(`  queueing ${o.count} events with ${o.concurrency} concurrent signed requests (no bridge running)`)
   const queueStart = nowMs()
   let queueFailures = 0
-  const answers = await fireBurst(o.edge, o.edgeCluster, o.count, (i) => ({ name: 'scale', payload: String(i), coalesce: false }), o.concurrency).catch((error: Error) => {
+  const answers = await fireBurst(
+    o.edge,
+    o.edgeCluster,
+    o.count,
+    (i) => ({ name: 'scale', payload: String(i), coalesce: false }),
+    o.concurrency,
+  ).catch((error: Error) => {
     queueFailures++
     throw error
   })
@@ -88,14 +94,21 @@ export async function measureQueueScale(o: QueueScaleOptions): Promise<QueueScal
   const lastSequence = Math.max(...answers.map((a) => a.sequence))
   const after = await sqliteFiles(o.edgeDir)
   const file = [...after.keys()].find((path) => !before.has(path))
-  if (!file) throw new Error(`cannot find the Durable Object's SQLite file for "${o.edgeCluster}" under ${join(o.edgeDir, ...DO_DIR)}`)
+  if (!file)
+    throw new Error(
+      `cannot find the Durable Object's SQLite file for "${o.edgeCluster}" under ${join(o.edgeDir, ...DO_DIR)}`,
+    )
   o.log(`  queued in ${queueSeconds.toFixed(1)} s (${(o.count / queueSeconds).toFixed(0)}/s); ${file}`)
   const storage = [await snapshot(file, `${o.count} events queued`)]
   const workerd = descendants(o.edge.pid!).filter((p) => p.comm === 'workerd')
   const workerdRssMiB = workerd.reduce((sum, p) => sum + statusKiB(p.pid, 'VmRSS'), 0) / 1024
 
   const pollLimit = 256
-  const probe = new EdgeClient({ edgeUrl: o.edge.url, cluster: o.edgeCluster, keys: [await importSignKey(o.edge.bridgeKeys[o.edgeCluster]!)] })
+  const probe = new EdgeClient({
+    edgeUrl: o.edge.url,
+    cluster: o.edgeCluster,
+    keys: [await importSignKey(o.edge.bridgeKeys[o.edgeCluster]!)],
+  })
   const polls: number[] = []
   let token = 0
   for (let i = 0; i < 20; i++) {
@@ -135,7 +148,11 @@ export async function measureQueueScale(o: QueueScaleOptions): Promise<QueueScal
       }
       return acked >= o.count
     },
-    { timeoutMs: Math.max(300_000, o.count * 20), intervalMs: 250, what: `the bridge to acknowledge ${o.count} events` },
+    {
+      timeoutMs: Math.max(300_000, o.count * 20),
+      intervalMs: 250,
+      what: `the bridge to acknowledge ${o.count} events`,
+    },
   )
   const drainSeconds = (nowMs() - drainStart) / 1000
   const pacingWaitSeconds = await metric('serf_edge_bridge_pacing_wait_seconds_total')
@@ -157,7 +174,10 @@ export async function measureQueueScale(o: QueueScaleOptions): Promise<QueueScal
     while (nowMs() < deadline && (inspectQueueDb(file)?.rows ?? 1) > 0) await sleep(15_000)
     const pruned = await snapshot(file, 'after pruning')
     storage.push(pruned)
-    pruneNote = pruned.facts?.rows === 0 ? 'The alarm pruned every settled event once retention passed.' : 'Rows were still present at the end of the wait.'
+    pruneNote =
+      pruned.facts?.rows === 0
+        ? 'The alarm pruned every settled event once retention passed.'
+        : 'Rows were still present at the end of the wait.'
   }
   return {
     count: o.count,

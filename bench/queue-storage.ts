@@ -23,12 +23,15 @@ interface Database {
 /** Facts about the file, or undefined when it cannot be read (locked, missing). */
 export function inspectQueueDb(file: string): QueueDbFacts | undefined {
   // Loaded on demand: node:sqlite is still flagged experimental and warns when loaded.
-  const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite') as { DatabaseSync: new (path: string, options: object) => Database }
+  const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite') as {
+    DatabaseSync: new (path: string, options: object) => Database
+  }
   let db: Database | undefined
   try {
     db = new DatabaseSync(file, { readOnly: true })
     const byState: Record<string, number> = {}
-    for (const row of db.prepare('SELECT state, COUNT(*) AS n FROM events GROUP BY state').all()) byState[String(row.state)] = Number(row.n)
+    for (const row of db.prepare('SELECT state, COUNT(*) AS n FROM events GROUP BY state').all())
+      byState[String(row.state)] = Number(row.n)
     const pageSize = Number(db.prepare('PRAGMA page_size').get()?.page_size)
     const pages = Number(db.prepare('PRAGMA page_count').get()?.page_count)
     const freePages = Number(db.prepare('PRAGMA freelist_count').get()?.freelist_count)

@@ -8,18 +8,25 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stopAllBridges } from '../test/helpers/bridge-process.ts'
-import { startEdge, stopAllEdges, type LocalEdge } from '../test/helpers/edge.ts'
+import { type LocalEdge, startEdge, stopAllEdges } from '../test/helpers/edge.ts'
 import { stopAll as stopAllSerf } from '../test/helpers/serf-agent.ts'
-import { findLossFreeRate, runBurst, concurrentSubmitter, pipelinedSubmitter, type BurstRun, type RateSearch } from './burst.ts'
+import {
+  type BurstRun,
+  concurrentSubmitter,
+  findLossFreeRate,
+  pipelinedSubmitter,
+  type RateSearch,
+  runBurst,
+} from './burst.ts'
 import { buildRecorder, ClusterArrivals, startRecordingCluster, startSilentCluster } from './cluster.ts'
-import { edgeBaselineTarget, edgeTarget, measureIngest, webhookTarget, type IngestRun } from './ingest.ts'
-import { measureLatency, type LatencyResult } from './latency.ts'
-import { HELP, parseOptions, type BenchOptions, type Figure } from './options.ts'
-import { machineFacts, type MachineFacts } from './proc.ts'
+import { edgeBaselineTarget, edgeTarget, type IngestRun, measureIngest, webhookTarget } from './ingest.ts'
+import { type LatencyResult, measureLatency } from './latency.ts'
+import { type BenchOptions, type Figure, HELP, parseOptions } from './options.ts'
+import { type MachineFacts, machineFacts } from './proc.ts'
 import { measureQueueScale, type QueueScaleResult } from './queue-scale.ts'
 import { writeReport } from './report.ts'
 import { nowMs } from './stats.ts'
-import { bridgeSettings, directSystem, edgeSystem, webhookSystem, type EventSystem, type SystemId } from './systems.ts'
+import { bridgeSettings, directSystem, type EventSystem, edgeSystem, type SystemId, webhookSystem } from './systems.ts'
 import { ensureWebhook, startWebhook, stopAllWebhooks } from './webhook.ts'
 
 export interface BenchResults {
@@ -40,8 +47,6 @@ export interface BenchResults {
   /** ISO time the measurements ended. */
   finishedAt: string
 }
-
-
 
 let interrupted = false
 /** Last-resort kills at exit, for processes whose helpers only stop them asynchronously. */
@@ -69,7 +74,12 @@ async function stopEverything(): Promise<void> {
 }
 
 /** Figures 1, 2 and 4 for one system, on a fresh recording cluster. */
-async function runSystem(id: SystemId, o: BenchOptions, r: BenchResults, ctx: { dir: string; recorder: string; edge?: LocalEdge; webhook?: { path: string; serf: string } }) {
+async function runSystem(
+  id: SystemId,
+  o: BenchOptions,
+  r: BenchResults,
+  ctx: { dir: string; recorder: string; edge?: LocalEdge; webhook?: { path: string; serf: string } },
+) {
   log(`${id}: starting a fresh 3-node Serf cluster`)
   const cluster = await startRecordingCluster(join(ctx.dir, `serf-${id}`), ctx.recorder)
   const arrivals = new ClusterArrivals(cluster)
@@ -84,7 +94,12 @@ async function runSystem(id: SystemId, o: BenchOptions, r: BenchResults, ctx: { 
       pidsToKill.add(bridgePid)
       await edge.bridge.waitForLog(/connected to the Serf agent/)
     } else {
-      const server = await startWebhook({ binary: ctx.webhook!.path, serfBinary: ctx.webhook!.serf, dir: join(ctx.dir, 'serf-webhook'), rpcAddr: cluster.agents[0]!.rpcAddr })
+      const server = await startWebhook({
+        binary: ctx.webhook!.path,
+        serfBinary: ctx.webhook!.serf,
+        dir: join(ctx.dir, 'serf-webhook'),
+        rpcAddr: cluster.agents[0]!.rpcAddr,
+      })
       system = webhookSystem(server, 'bench')
     }
     checkpoint()
@@ -92,21 +107,35 @@ async function runSystem(id: SystemId, o: BenchOptions, r: BenchResults, ctx: { 
       log(`${id}: latency, ${o.samples} sequential samples`)
       const result = await measureLatency(system, arrivals, { samples: o.samples })
       r.latency[id] = result
-      log(`${id}: end-to-end median ${result.lastNode.median.toFixed(1)} ms, p99 ${result.lastNode.p99.toFixed(1)} ms, lost ${result.lost}`)
+      log(
+        `${id}: end-to-end median ${result.lastNode.median.toFixed(1)} ms, p99 ${result.lastNode.p99.toFixed(1)} ms, lost ${result.lost}`,
+      )
     }
     checkpoint()
     if (o.figures.includes('burst')) {
       if (id === 'direct') {
         log(`direct: searching the cluster's loss-free rate, ${o.stepSize} events per step`)
-        r.rateSearch = await findLossFreeRate(system, cluster, arrivals, { rates: o.stepRates, stepSize: o.stepSize, log })
+        r.rateSearch = await findLossFreeRate(system, cluster, arrivals, {
+          rates: o.stepRates,
+          stepSize: o.stepSize,
+          log,
+        })
       }
       checkpoint()
       log(`${id}: burst of ${o.burst}`)
       const submit = id === 'direct' ? pipelinedSubmitter(system) : concurrentSubmitter(system, o.burstConcurrency)
       const mode = id === 'direct' ? 'unpaced, one pipelined connection' : `${o.burstConcurrency} concurrent senders`
-      const run = await runBurst(id, cluster, arrivals, { count: o.burst, name: `burst-${id}`, mode, submit, watchPid: bridgePid })
+      const run = await runBurst(id, cluster, arrivals, {
+        count: o.burst,
+        name: `burst-${id}`,
+        mode,
+        submit,
+        watchPid: bridgePid,
+      })
       r.bursts.push(run)
-      log(`${id}: ${run.onEveryNode}/${run.count} on every node, ${run.eventsPerSecond.toFixed(1)} events/s, accepted in ${run.submitSeconds.toFixed(1)} s`)
+      log(
+        `${id}: ${run.onEveryNode}/${run.count} on every node, ${run.eventsPerSecond.toFixed(1)} events/s, accepted in ${run.submitSeconds.toFixed(1)} s`,
+      )
     }
   } finally {
     await system?.stop().catch(() => {})
@@ -137,7 +166,16 @@ async function main(argv: string[]): Promise<number> {
   }
   const started = nowMs()
   const dir = await mkdtemp(join(tmpdir(), 'serf-edge-bench-'))
-  const r: BenchResults = { facts: machineFacts(), latency: {}, bursts: [], ingest: [], loadAverages: [], phases: [], totalSeconds: 0, finishedAt: '' }
+  const r: BenchResults = {
+    facts: machineFacts(),
+    latency: {},
+    bursts: [],
+    ingest: [],
+    loadAverages: [],
+    phases: [],
+    totalSeconds: 0,
+    finishedAt: '',
+  }
   let phaseStart = nowMs()
   const load = (when: string) => {
     r.loadAverages.push({ when, load: machineFacts().loadAverage })
@@ -168,7 +206,10 @@ async function main(argv: string[]): Promise<number> {
     // Every figure uses the edge: system A, its ingest, its queue.
     log('starting the edge (wrangler dev, local workerd)')
     const base = { userEventSizeLimit: 512, maxEventAge: '1h', bridgeLeaseTtl: '10s', maxQueuedEvents: 1_000_000 }
-    const edge = await startEdge({ dir: join(dir, 'edge'), clusters: { bench: base, ingest: base, scale: { ...base, retention: '10m' } } })
+    const edge = await startEdge({
+      dir: join(dir, 'edge'),
+      clusters: { bench: base, ingest: base, scale: { ...base, retention: '10m' } },
+    })
     // wrangler dev runs in its own process group (workerd below it).
     pidsToKill.add(-edge.pid!)
     load('edge started')
@@ -182,18 +223,28 @@ async function main(argv: string[]): Promise<number> {
     checkpoint()
     if (needs('ingest')) {
       log('ingest: the edge (queue only, no bridge)')
-      for (const concurrency of o.concurrency) r.ingest.push(await measureIngest(edgeTarget(edge, 'ingest'), concurrency, o.ingestSeconds))
+      for (const concurrency of o.concurrency)
+        r.ingest.push(await measureIngest(edgeTarget(edge, 'ingest'), concurrency, o.ingestSeconds))
       r.ingest.push(await measureIngest(edgeBaselineTarget(edge), o.concurrency[0]!, Math.min(o.ingestSeconds, 5)))
       log('ingest: the webhook (serf event per request, one agent without handlers)')
       const agent = await startSilentCluster(join(dir, 'serf-ingest'), 1)
-      const server = await startWebhook({ binary: webhook!.path, serfBinary: webhook!.serf, dir: join(dir, 'serf-ingest'), rpcAddr: agent.agents[0]!.rpcAddr })
+      const server = await startWebhook({
+        binary: webhook!.path,
+        serfBinary: webhook!.serf,
+        dir: join(dir, 'serf-ingest'),
+        rpcAddr: agent.agents[0]!.rpcAddr,
+      })
       try {
-        for (const concurrency of o.concurrency) r.ingest.push(await measureIngest(webhookTarget(server, 'ingest'), concurrency, o.ingestSeconds))
+        for (const concurrency of o.concurrency)
+          r.ingest.push(await measureIngest(webhookTarget(server, 'ingest'), concurrency, o.ingestSeconds))
       } finally {
         await server.stop()
         await agent.stop()
       }
-      for (const run of r.ingest) log(`ingest ${run.system} ×${run.concurrency}: ${run.requestsPerSecond.toFixed(0)} req/s, p99 ${run.latency.p99.toFixed(1)} ms`)
+      for (const run of r.ingest)
+        log(
+          `ingest ${run.system} ×${run.concurrency}: ${run.requestsPerSecond.toFixed(0)} req/s, p99 ${run.latency.p99.toFixed(1)} ms`,
+        )
       load('ingest')
     }
     checkpoint()

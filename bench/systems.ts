@@ -2,10 +2,11 @@
  * The three ways into a Serf cluster that the figures compare, behind one interface: fire one
  * non-coalesced event and resolve when the system has accepted it.
  */
-import { fireEvent } from '../client/sdk.ts'
+
 import { resolveConfig } from '../agent-bridge/cli.ts'
 import { SerfRpcClient } from '../agent-bridge/serf-rpc.ts'
-import { startBridge, type BridgeProcess } from '../test/helpers/bridge-process.ts'
+import { fireEvent } from '../client/sdk.ts'
+import { type BridgeProcess, startBridge } from '../test/helpers/bridge-process.ts'
 import type { LocalEdge } from '../test/helpers/edge.ts'
 import type { SerfCluster } from '../test/helpers/serf-agent.ts'
 import type { WebhookServer } from './webhook.ts'
@@ -55,7 +56,10 @@ export function eventBody(cluster: string, name: string, payload: string): strin
  */
 export async function bridgeSettings(extraArgs: string[]): Promise<string> {
   try {
-    const config = await resolveConfig(['-edge-url=http://127.0.0.1:1', '-cluster=bench', '-bridge-key=whsec_AAAA', ...extraArgs], {})
+    const config = await resolveConfig(
+      ['-edge-url=http://127.0.0.1:1', '-cluster=bench', '-bridge-key=whsec_AAAA', ...extraArgs],
+      {},
+    )
     if (config === 'help') return extraArgs.join(' ')
     return `-batch-size=${config.batchSize} -max-event-queue=${config.maxEventQueue} -max-rate=${config.maxRate}`
   } catch (error) {
@@ -85,7 +89,15 @@ export function edgeSystem(
     id: 'edge',
     bridge,
     fire: async (name, payload) => {
-      await fireEvent({ edgeUrl: edge.url, cluster: edgeCluster, sender, key: edge.senderKeys[sender]!, name, payload, coalesce: false })
+      await fireEvent({
+        edgeUrl: edge.url,
+        cluster: edgeCluster,
+        sender,
+        key: edge.senderKeys[sender]!,
+        name,
+        payload,
+        coalesce: false,
+      })
     },
     stop: async () => {
       await bridge.stop()
@@ -107,7 +119,11 @@ export function webhookSystem(server: WebhookServer, cluster: string): EventSyst
 }
 
 /** Run `count` calls of `task(i)` with at most `concurrency` in flight. */
-export async function withConcurrency(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+export async function withConcurrency(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
   let next = 0
   const worker = async () => {
     while (next < count) await task(next++)

@@ -5,7 +5,7 @@
  * exits (`include-command-output-in-response`), so a 200 means Serf accepted the event, as the
  * edge's 202 means the event is durably queued; a sender learns of a failure either way.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { createHmac, randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -20,24 +20,35 @@ const SIGNATURE_HEADER = 'X-Hub-Signature-256'
  * Path of the `webhook` binary; installs the Debian package when it is missing and we are root.
  * @throws {Error} telling the reader the one command that fixes it
  */
-export async function ensureWebhook(log: (line: string) => void): Promise<{ path: string; version: string; serf: string }> {
-  const find = (name = 'webhook') => run('sh', ['-c', `command -v ${name}`]).then(({ stdout }) => stdout.trim(), () => '')
+export async function ensureWebhook(
+  log: (line: string) => void,
+): Promise<{ path: string; version: string; serf: string }> {
+  const find = (name = 'webhook') =>
+    run('sh', ['-c', `command -v ${name}`]).then(
+      ({ stdout }) => stdout.trim(),
+      () => '',
+    )
   const serf = process.env.SERF_BIN ?? (await find('serf'))
   if (!serf) throw new Error('serf is not on PATH (apt-get install -y serf), or set SERF_BIN')
   let path = await find()
   if (!path) {
     if (process.getuid?.() !== 0) {
-      throw new Error('adnanh/webhook is not installed; run "sudo apt-get install -y webhook" and start the bench again')
+      throw new Error(
+        'adnanh/webhook is not installed; run "sudo apt-get install -y webhook" and start the bench again',
+      )
     }
     log('installing the Debian package "webhook" (apt-get install -y webhook)')
-    const install = () => run('apt-get', ['install', '-y', '-q', 'webhook'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    const install = () =>
+      run('apt-get', ['install', '-y', '-q', 'webhook'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
     try {
       await install().catch(async () => {
         await run('apt-get', ['update', '-q'])
         return install()
       })
     } catch (error) {
-      throw new Error(`could not install adnanh/webhook with apt-get: ${(error as Error).message.split('\n').slice(-3).join(' ')}`)
+      throw new Error(
+        `could not install adnanh/webhook with apt-get: ${(error as Error).message.split('\n').slice(-3).join(' ')}`,
+      )
     }
     path = await find()
     if (!path) throw new Error('apt-get installed "webhook" but no webhook binary is on PATH')

@@ -36,13 +36,12 @@ export const EDGE_FLAGS = {
 } as const
 
 /** Flag, environment variable and config-file key of each setting. */
-export const SETTINGS: Record<Field, { flag: keyof typeof EDGE_FLAGS; env: string; what: string }> =
-  {
-    edgeUrl: { flag: 'edge-url', env: 'SERF_EDGE_URL', what: 'edge URL' },
-    cluster: { flag: 'cluster', env: 'SERF_EDGE_CLUSTER', what: 'cluster' },
-    sender: { flag: 'sender', env: 'SERF_EDGE_SENDER', what: 'sender id' },
-    key: { flag: 'key', env: 'SERF_EDGE_KEY', what: 'signing key' },
-  }
+export const SETTINGS: Record<Field, { flag: keyof typeof EDGE_FLAGS; env: string; what: string }> = {
+  edgeUrl: { flag: 'edge-url', env: 'SERF_EDGE_URL', what: 'edge URL' },
+  cluster: { flag: 'cluster', env: 'SERF_EDGE_CLUSTER', what: 'cluster' },
+  sender: { flag: 'sender', env: 'SERF_EDGE_SENDER', what: 'sender id' },
+  key: { flag: 'key', env: 'SERF_EDGE_KEY', what: 'signing key' },
+}
 
 const configFileSchema = z.strictObject({
   edgeUrl: z.string().optional(),
@@ -113,10 +112,7 @@ export function requireEdgeTarget(settings: EdgeSettings, command: string): Edge
   throw new UsageError(`missing ${names}:\n${lines.join('\n')}`, command)
 }
 
-async function readConfigFile(
-  path: string,
-  explicit: boolean,
-): Promise<z.infer<typeof configFileSchema>> {
+async function readConfigFile(path: string, explicit: boolean): Promise<z.infer<typeof configFileSchema>> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -136,9 +132,7 @@ async function readConfigFile(
     const problems = parsed.error.issues.map((issue) =>
       issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message,
     )
-    throw new UsageError(
-      `config file ${path}: ${problems.join('; ')} (allowed keys: edgeUrl, cluster, sender, key)`,
-    )
+    throw new UsageError(`config file ${path}: ${problems.join('; ')} (allowed keys: edgeUrl, cluster, sender, key)`)
   }
   return parsed.data
 }

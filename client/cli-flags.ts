@@ -112,9 +112,7 @@ function durationFlag(text: string, name: string): number {
     ms = parseDuration(text)
   } catch (error) {
     if (!(error instanceof DurationError)) throw error
-    throw new UsageError(
-      `invalid value "${text}" for -${name}: use a duration such as 500ms, 30s or 2m`,
-    )
+    throw new UsageError(`invalid value "${text}" for -${name}: use a duration such as 500ms, 30s or 2m`)
   }
   if (ms <= 0) throw new UsageError(`-${name} must be longer than zero`)
   return ms

@@ -41,9 +41,7 @@ export function keygenText({ key, sender, cluster, edgeUrl, configPath }: Keygen
     key: key.secret,
   }
   const shared =
-    key.kind === 'hmac'
-      ? '#    (an hmac secret both signs and verifies: the edge holds the same string)\n'
-      : ''
+    key.kind === 'hmac' ? '#    (an hmac secret both signs and verifies: the edge holds the same string)\n' : ''
   return `# A new ${key.kind} key${sender ? ` for sender '${sender}'` : ''}.
 
 # 1. The sender keeps this signing key secret (never commit it):

@@ -11,27 +11,22 @@ import { formatDuration } from '../protocol/duration.ts'
 import { CLUSTER_ID } from '../protocol/event.ts'
 import { generateEd25519Key, generateHmacKey, KeyFormatError } from '../protocol/signature.ts'
 import type { EventStatus } from '../protocol/wire.ts'
-import {
-  EDGE_FLAGS,
-  type EdgeSettings,
-  requireEdgeTarget,
-  resolveEdgeSettings,
-} from './cli-config.ts'
+import { EDGE_FLAGS, type EdgeSettings, requireEdgeTarget, resolveEdgeSettings } from './cli-config.ts'
 import { parseFlags, UsageError } from './cli-flags.ts'
+import { keygenJson, keygenText } from './cli-keygen.ts'
 import {
+  acceptedText,
   DEFAULT_WAIT_MS,
   EVENT_HELP,
   EXIT_CODES,
   type ExitCode,
+  json,
   KEYGEN_HELP,
   MAIN_HELP,
   STATUS_HELP,
-  acceptedText,
-  json,
   settledText,
   statusText,
 } from './cli-text.ts'
-import { keygenJson, keygenText } from './cli-keygen.ts'
 import {
   ClientConfigError,
   EdgeProblemError,
@@ -71,10 +66,7 @@ const KEYGEN_FLAGS = {
   json: 'boolean',
 } as const
 
-const COMMANDS: Record<
-  string,
-  { help: string; run: (args: string[], io: CliIo) => Promise<ExitCode> }
-> = {
+const COMMANDS: Record<string, { help: string; run: (args: string[], io: CliIo) => Promise<ExitCode> }> = {
   event: { help: EVENT_HELP, run: eventCommand },
   status: { help: STATUS_HELP, run: statusCommand },
   keygen: { help: KEYGEN_HELP, run: keygenCommand },
@@ -124,9 +116,7 @@ async function eventCommand(args: string[], io: CliIo): Promise<ExitCode> {
   const edge = edgeOptions(settings, io, 'event')
   const payload = payloadArg === '-' ? await readStdin(io) : payloadArg
   const coalesce = flags.coalesce ?? true
-  const accepted = await withKeySource(settings, () =>
-    fireEvent({ ...edge, name, payload, coalesce }),
-  )
+  const accepted = await withKeySource(settings, () => fireEvent({ ...edge, name, payload, coalesce }))
   if (!flags.wait) {
     io.stdout(flags.json ? json(accepted) : acceptedText(accepted, name, coalesce))
     return EXIT_CODES.ok.code
@@ -163,10 +153,7 @@ async function keygenCommand(args: string[], io: CliIo): Promise<ExitCode> {
   const { values, configPath } = await resolveEdgeSettings(flags, io.env)
   // The edge takes sender ids in the cluster-id alphabet; say so now, not at the first request.
   if (values.sender !== undefined && !CLUSTER_ID.test(values.sender)) {
-    throw new UsageError(
-      `sender id "${values.sender}" must be lower-case letters, digits, - and _`,
-      'keygen',
-    )
+    throw new UsageError(`sender id "${values.sender}" must be lower-case letters, digits, - and _`, 'keygen')
   }
   const key = type === 'hmac' ? generateHmacKey() : await generateEd25519Key()
   const context = {
@@ -210,9 +197,7 @@ function outcome(status: EventStatus, io: CliIo): ExitCode {
     return EXIT_CODES.rejected.code
   }
   if (status.status === 'expired') {
-    io.stderr(
-      `serf-edge: event '${status.name}' (${status.id}) expired before a bridge delivered it\n`,
-    )
+    io.stderr(`serf-edge: event '${status.name}' (${status.id}) expired before a bridge delivered it\n`)
     return EXIT_CODES.expired.code
   }
   return EXIT_CODES.ok.code
@@ -222,9 +207,7 @@ function report(error: unknown, io: CliIo, command: string | undefined): ExitCod
   const prefix = command ? `serf-edge ${command}` : 'serf-edge'
   if (error instanceof UsageError) {
     const helpOf = error.command ?? command
-    io.stderr(
-      `${prefix}: ${error.message}\nRun 'serf-edge${helpOf ? ` ${helpOf}` : ''} -h' for usage.\n`,
-    )
+    io.stderr(`${prefix}: ${error.message}\nRun 'serf-edge${helpOf ? ` ${helpOf}` : ''} -h' for usage.\n`)
     return EXIT_CODES.usage.code
   }
   if (error instanceof ClientConfigError || error instanceof KeyFormatError) {
@@ -236,9 +219,7 @@ function report(error: unknown, io: CliIo, command: string | undefined): ExitCod
     return EXIT_CODES.refused.code
   }
   if (error instanceof EdgeProblemError) {
-    const what = error.retryable
-      ? 'the edge failed, and kept failing on retries'
-      : 'the edge refused the request'
+    const what = error.retryable ? 'the edge failed, and kept failing on retries' : 'the edge refused the request'
     const detail = `\n  ${error.detail || '(no detail)'}`
     const type = error.type === 'about:blank' ? '' : `\n  (${error.type})`
     io.stderr(`${prefix}: ${what}: ${error.status} ${error.title}${detail}${type}\n`)
@@ -285,10 +266,7 @@ function help(io: CliIo, text: string): ExitCode {
 
 function isScript(): boolean {
   try {
-    return (
-      process.argv[1] !== undefined &&
-      realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)
-    )
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)
   } catch {
     return false
   }

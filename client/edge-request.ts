@@ -5,7 +5,7 @@
  * again with a fresh timestamp, so a late retry is never refused as stale.
  */
 import type { z } from 'zod'
-import { signPayload, type SignKey } from '../protocol/signature.ts'
+import { type SignKey, signPayload } from '../protocol/signature.ts'
 import { SENDER_HEADER } from '../protocol/wire.ts'
 import { EdgeProblemError, EdgeUnreachableError } from './errors.ts'
 
@@ -79,10 +79,7 @@ export async function sendSigned<T>(
     if (response.ok) return parseAnswer(text, answerSchema)
     const problem = EdgeProblemError.fromResponse(response, text)
     if (!problem.retryable || attempt >= retry.attempts) throw problem
-    await sleep(
-      Math.max(backoffMs(retry, attempt), retryAfterMs(response, retry.maxDelayMs)),
-      signal,
-    )
+    await sleep(Math.max(backoffMs(retry, attempt), retryAfterMs(response, retry.maxDelayMs)), signal)
   }
 }
 
@@ -90,11 +87,7 @@ async function attemptOnce(
   { sender, keys, fetch, signal, requestTimeoutMs }: EdgeConnection,
   { method, url, body, requestId }: SignedRequest,
 ): Promise<{ response: Response; text: string }> {
-  const signed = await signPayload(
-    keys,
-    requestId ?? newRequestId(),
-    body ?? url.pathname + url.search,
-  )
+  const signed = await signPayload(keys, requestId ?? newRequestId(), body ?? url.pathname + url.search)
   const headers: Record<string, string> = {
     ...signed,
     ...(sender ? { [SENDER_HEADER]: sender } : {}),
@@ -122,9 +115,7 @@ function parseAnswer<T>(text: string, schema: z.ZodType<T>): T {
   }
   const parsed = schema.safeParse(json)
   if (parsed.success) return parsed.data
-  const fields = parsed.error.issues.map(
-    (issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`,
-  )
+  const fields = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
   throw malformed(`unexpected answer (${fields.join('; ')})`, parsed.error)
 }
 

@@ -6,15 +6,14 @@
  * const { id } = await fireEvent({ ...edge, name: 'deploy', payload: 'v1.4.2' })
  * const final = await waitForEvent({ ...edge, id })
  */
+
 export {
-  fireEvent,
-  getEventStatus,
-  waitForEvent,
-  type EdgeOptions,
-  type EventStatusOptions,
-  type FireEventOptions,
-  type WaitForEventOptions,
-} from './sdk.ts'
+  type GeneratedKey,
+  generateEd25519Key,
+  generateHmacKey,
+  KeyFormatError,
+} from '../protocol/signature.ts'
+export type { EventAccepted, EventState, EventStatus } from '../protocol/wire.ts'
 export { DEFAULT_RETRY, newRequestId, type RetryOptions } from './edge-request.ts'
 export {
   ClientConfigError,
@@ -25,9 +24,11 @@ export {
   type Problem,
 } from './errors.ts'
 export {
-  generateEd25519Key,
-  generateHmacKey,
-  KeyFormatError,
-  type GeneratedKey,
-} from '../protocol/signature.ts'
-export type { EventAccepted, EventState, EventStatus } from '../protocol/wire.ts'
+  type EdgeOptions,
+  type EventStatusOptions,
+  type FireEventOptions,
+  fireEvent,
+  getEventStatus,
+  type WaitForEventOptions,
+  waitForEvent,
+} from './sdk.ts'

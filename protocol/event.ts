@@ -15,6 +15,7 @@ export const MAX_EVENT_NAME_BYTES = 128
 export const CLUSTER_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/
 
 // Control characters would reach handler scripts through SERF_USER_EVENT; refuse them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
 /** The JSON body of `POST /v1/clusters/{cluster}/events`. */
@@ -61,10 +62,7 @@ export interface SerfEvent {
 
 /** Normalise a validated request into the event Serf will receive. */
 export function toSerfEvent(body: EventRequest): SerfEvent {
-  const payload =
-    body.payloadBase64 !== undefined
-      ? fromBase64(body.payloadBase64)
-      : utf8(body.payload ?? '')
+  const payload = body.payloadBase64 !== undefined ? fromBase64(body.payloadBase64) : utf8(body.payload ?? '')
   return { name: body.name, payload, coalesce: body.coalesce ?? true }
 }
 

@@ -12,9 +12,7 @@ import { Base64Error, fromBase64, toBase64, utf8 } from './bytes.ts'
 export const TIMESTAMP_TOLERANCE_S = 5 * 60
 
 /** A key that can verify: an HMAC secret (`whsec_`) or an Ed25519 public key (`whpk_`). */
-export type VerifyKey =
-  | { kind: 'hmac'; key: CryptoKey }
-  | { kind: 'ed25519'; key: CryptoKey }
+export type VerifyKey = { kind: 'hmac'; key: CryptoKey } | { kind: 'ed25519'; key: CryptoKey }
 
 /** A key that can sign: an HMAC secret (`whsec_`) or an Ed25519 secret key (`whsk_`). */
 export type SignKey = { kind: 'hmac'; key: CryptoKey } | { kind: 'ed25519'; key: CryptoKey }
@@ -150,9 +148,7 @@ export async function verifySignature(
 ): Promise<void> {
   const { id, timestamp, signature } = headers
   if (!id || !timestamp || !signature) {
-    throw new SignatureError(
-      'missing webhook-id, webhook-timestamp or webhook-signature header',
-    )
+    throw new SignatureError('missing webhook-id, webhook-timestamp or webhook-signature header')
   }
   if (!/^\d{1,12}$/.test(timestamp)) throw new SignatureError('webhook-timestamp is not unix seconds')
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000)
@@ -198,10 +194,7 @@ export function generateHmacKey(): GeneratedKey {
 
 /** Generate an Ed25519 pair: `whsk_` (the sender keeps it) and `whpk_` (the edge gets it). */
 export async function generateEd25519Key(): Promise<GeneratedKey> {
-  const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, [
-    'sign',
-    'verify',
-  ])) as CryptoKeyPair
+  const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair
   const pkcs8 = new Uint8Array((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer)
   const pub = new Uint8Array((await crypto.subtle.exportKey('raw', pair.publicKey)) as ArrayBuffer)
   return {

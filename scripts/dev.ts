@@ -17,19 +17,18 @@
  * with this code rather than with the signal its shell received.
  */
 import { resolve } from 'node:path'
-import { DevSetupError, resolveDevConfig } from './dev/config.ts'
+import { type DevConfig, DevSetupError, resolveDevConfig } from './dev/config.ts'
 import { DevConsole } from './dev/console.ts'
 import { DevPipeline } from './dev/pipeline.ts'
 
 const out = new DevConsole()
 
 function fail(error: unknown): void {
-  const text =
-    error instanceof DevSetupError ? error.message : ((error as Error).stack ?? String(error))
+  const text = error instanceof DevSetupError ? error.message : ((error as Error).stack ?? String(error))
   for (const line of text.split('\n')) out.line('dev', line, 'error')
 }
 
-let config
+let config: DevConfig
 try {
   config = await resolveDevConfig(resolve(import.meta.dirname, '..'), process.env)
 } catch (error) {
@@ -71,10 +70,7 @@ let outcome: Outcome | undefined = await Promise.race([
   ),
   bySignal,
 ])
-outcome ??= await Promise.race([
-  bySignal,
-  pipeline.crashed.then((reason): Outcome => ({ kind: 'crashed', reason })),
-])
+outcome ??= await Promise.race([bySignal, pipeline.crashed.then((reason): Outcome => ({ kind: 'crashed', reason }))])
 
 if (outcome.kind === 'signal') out.line('dev', `${outcome.signal}: stopping what npm start started`)
 else if (outcome.kind === 'crashed') fail(outcome.reason)

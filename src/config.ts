@@ -4,12 +4,8 @@
  */
 import { z } from 'zod'
 import { DurationError, parseDuration } from '../protocol/duration.ts'
-import {
-  CLUSTER_ID,
-  DEFAULT_USER_EVENT_SIZE_LIMIT,
-  MAX_USER_EVENT_SIZE_LIMIT,
-} from '../protocol/event.ts'
-import { KeyFormatError, importVerifyKey, type VerifyKey } from '../protocol/signature.ts'
+import { CLUSTER_ID, DEFAULT_USER_EVENT_SIZE_LIMIT, MAX_USER_EVENT_SIZE_LIMIT } from '../protocol/event.ts'
+import { importVerifyKey, KeyFormatError, type VerifyKey } from '../protocol/signature.ts'
 import { secretName } from '../protocol/wire.ts'
 import { compileEventPatterns } from './auth/scope.ts'
 
@@ -75,7 +71,6 @@ const senderSchema = z.strictObject({
   clusters: z.union([z.literal('*'), z.array(z.string()).min(1)]),
   events: z.array(z.string().min(1)).min(1).default(['*']),
 })
-
 
 function objectVar(env: Record<string, unknown>, name: string): unknown {
   const value = env[name]

@@ -1,6 +1,7 @@
 /** The Worker's bindings and the Hono app's context types. */
-import type { ClusterQueue } from './queue/cluster-queue.ts'
+
 import type { EdgeConfig, SenderConfig } from './config.ts'
+import type { ClusterQueue } from './queue/cluster-queue.ts'
 
 export interface Env {
   CLUSTER_QUEUE: DurableObjectNamespace<ClusterQueue>

@@ -19,7 +19,9 @@ app.use('/v1/*', withConfig)
 app.route('/v1/clusters', eventRoutes)
 app.route('/v1/clusters', bridgeRoutes)
 
-app.notFound((c) => new ProblemError('not-found', `no endpoint ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse())
+app.notFound((c) =>
+  new ProblemError('not-found', `no endpoint ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse(),
+)
 
 app.onError((error, c) => {
   const path = new URL(c.req.url).pathname

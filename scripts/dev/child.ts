@@ -4,7 +4,7 @@
  * release its lease while the edge still runs); and `wrangler dev` spawns workerd and esbuild,
  * which only a signal to the whole group reaches.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 
 export interface DevChildOptions {

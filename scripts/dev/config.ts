@@ -64,10 +64,7 @@ export function devPaths(root: string): DevPaths {
  * `PATH`.
  * @throws {DevSetupError} for a malformed port or address
  */
-export async function resolveDevConfig(
-  root: string,
-  env: Record<string, string | undefined>,
-): Promise<DevConfig> {
+export async function resolveDevConfig(root: string, env: Record<string, string | undefined>): Promise<DevConfig> {
   const port = Number(env.PORT || 8787)
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new DevSetupError(`PORT must be a TCP port number, got "${env.PORT}"`)

@@ -115,12 +115,7 @@ export function wranglerLine(raw: string): Shown {
   const text = tagged ? tagged[2]! : line
   if (WRANGLER_QUIET.some((pattern) => pattern.test(text))) return undefined
   const tag = tagged?.[1]
-  const tone: Tone =
-    tag === 'error' || /^✘/.test(text)
-      ? 'error'
-      : tag === 'warn' || /^▲/.test(text)
-        ? 'warn'
-        : 'info'
+  const tone: Tone = tag === 'error' || /^✘/.test(text) ? 'error' : tag === 'warn' || /^▲/.test(text) ? 'warn' : 'info'
   return { text, tone }
 }
 
@@ -163,6 +158,7 @@ function payloadText(bytes: Uint8Array): string {
   if (bytes.length === 0) return 'no payload'
   try {
     const text = strictUtf8.decode(bytes)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a payload with control characters is shown as bytes
     if (!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) return `payload ${JSON.stringify(text)}`
   } catch {
     // not text

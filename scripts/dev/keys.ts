@@ -10,7 +10,7 @@ import { appendFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { parseEnv } from 'node:util'
 import { generateHmacKey } from '../../protocol/signature.ts'
 import { secretName } from '../../protocol/wire.ts'
-import { DEV_CLUSTER, DEV_SENDER, DevSetupError, type DevPaths } from './config.ts'
+import { DEV_CLUSTER, DEV_SENDER, type DevPaths, DevSetupError } from './config.ts'
 
 /** The signing keys the local tools use. */
 export interface DevKeys {
@@ -66,9 +66,7 @@ export async function ensureDevKeys(paths: DevPaths): Promise<DevKeysResult> {
     senderKey: pick(SENDER_VAR, known.SERF_EDGE_KEY, 'SERF_EDGE_KEY'),
     bridgeKey: pick(BRIDGE_VAR, known.SERF_EDGE_BRIDGE_KEY, 'SERF_EDGE_BRIDGE_KEY'),
   }
-  const lines = generated
-    .map((name) => `${name}="${name === SENDER_VAR ? keys.senderKey : keys.bridgeKey}"\n`)
-    .join('')
+  const lines = generated.map((name) => `${name}="${name === SENDER_VAR ? keys.senderKey : keys.bridgeKey}"\n`).join('')
   if (existing === undefined) {
     await writeFile(paths.devVars, DEV_VARS_HEADER + lines, { mode: 0o600 })
     return { keys, devVars: 'created', generated }
@@ -83,11 +81,7 @@ export async function ensureDevKeys(paths: DevPaths): Promise<DevKeysResult> {
  * Write `.serf-edge/dev.env`: what the serf-edge CLI and agent-bridge need to reach the local
  * edge, in the format `node --env-file` reads. Rewritten on every start, as the port may change.
  */
-export async function writeToolsEnv(
-  paths: DevPaths,
-  keys: DevKeys,
-  edgeUrl: string,
-): Promise<void> {
+export async function writeToolsEnv(paths: DevPaths, keys: DevKeys, edgeUrl: string): Promise<void> {
   await mkdir(paths.stateDir, { recursive: true })
   const text = `# DEVELOPMENT KEYS for the local edge that \`npm start\` runs (scripts/dev.ts): this machine
 # only, never a real edge. The edge holds the same keys in .dev.vars; delete both files to get

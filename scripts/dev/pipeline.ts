@@ -4,25 +4,13 @@
  * `stop()` takes them down in the reverse one, so the bridge releases its lease at a live edge.
  */
 import { join } from 'node:path'
-import { DevChild, type ChildExit } from './child.ts'
-import { DEV_CLUSTER, DevSetupError, devPaths, type DevConfig, type DevPaths } from './config.ts'
-import {
-  bridgeLine,
-  serfAgentLine,
-  userEventLine,
-  wranglerLine,
-  type DevConsole,
-} from './console.ts'
-import { ensureDevKeys, writeToolsEnv, type DevKeys } from './keys.ts'
+import { type ChildExit, DevChild } from './child.ts'
+import { DEV_CLUSTER, type DevConfig, type DevPaths, DevSetupError, devPaths } from './config.ts'
+import { bridgeLine, type DevConsole, serfAgentLine, userEventLine, wranglerLine } from './console.ts'
+import { type DevKeys, ensureDevKeys, writeToolsEnv } from './keys.ts'
 import { portAnswers, waitFor } from './net.ts'
 import { readyMessage } from './ready.ts'
-import {
-  describeAgent,
-  EventFeed,
-  installHint,
-  planDevAgent,
-  prepareDevAgent,
-} from './serf-agent.ts'
+import { describeAgent, EventFeed, installHint, planDevAgent, prepareDevAgent } from './serf-agent.ts'
 
 /** What runs once `start()` resolved, for the ready message. */
 export interface DevRunning {
@@ -65,39 +53,25 @@ export class DevPipeline {
     const edgeUrl = `http://127.0.0.1:${port}`
     const keys = await this.#keys(edgeUrl)
     if (await portAnswers(`127.0.0.1:${port}`)) {
-      throw new DevSetupError(
-        `something already listens on 127.0.0.1:${port}; set PORT to another port`,
-      )
+      throw new DevSetupError(`something already listens on 127.0.0.1:${port}; set PORT to another port`)
     }
     await this.#startEdge(edgeUrl)
     let agent: DevRunning['agent'] = 'existing'
     if (await portAnswers(rpcAddr)) {
-      this.#out.line(
-        'serf',
-        `a Serf agent answers at ${rpcAddr}: the bridge delivers into it, its own handlers run`,
-      )
+      this.#out.line('serf', `a Serf agent answers at ${rpcAddr}: the bridge delivers into it, its own handlers run`)
     } else if (this.#config.serfBin) {
       await this.#startAgent()
       agent = 'dev'
     } else {
       agent = 'none'
       const plan = await planDevAgent(this.#config, this.#paths)
-      this.#out.line(
-        'serf',
-        `no Serf agent answers at ${rpcAddr}, and there is no serf on PATH to start one`,
-        'warn',
-      )
+      this.#out.line('serf', `no Serf agent answers at ${rpcAddr}, and there is no serf on PATH to start one`, 'warn')
       for (const line of installHint(plan, root)) this.#out.line('serf', line)
-      this.#out.line(
-        'serf',
-        'Until then the edge runs alone: events are queued, and delivered once a bridge runs.',
-      )
+      this.#out.line('serf', 'Until then the edge runs alone: events are queued, and delivered once a bridge runs.')
     }
     if (agent !== 'none') await this.#startBridge(edgeUrl, keys)
     const running: DevRunning = { edgeUrl, agent, rpcAddr, metricsUrl: this.#metricsUrl }
-    this.#out.block(
-      readyMessage(running, this.#config, this.#bridgeRole, (s, t) => this.#out.style(s, t)),
-    )
+    this.#out.block(readyMessage(running, this.#config, this.#bridgeRole, (s, t) => this.#out.style(s, t)))
     return running
   }
 
@@ -130,10 +104,7 @@ export class DevPipeline {
       appended: `given new ${generated.join(', ')} as`,
       unchanged: 'has the',
     }
-    this.#out.line(
-      'keys',
-      `.dev.vars ${what[devVars]} development keys of sender dev and cluster dev (edge secrets)`,
-    )
+    this.#out.line('keys', `.dev.vars ${what[devVars]} development keys of sender dev and cluster dev (edge secrets)`)
     this.#out.line('keys', '.serf-edge/dev.env holds them for the serf-edge CLI and agent-bridge')
     this.#out.line('keys', 'Development keys, for this machine only. Both files are git-ignored.')
     return keys
@@ -161,10 +132,7 @@ export class DevPipeline {
     )
     await this.#until(edge, EDGE_READY_TIMEOUT_MS, 'the edge to answer', async () => {
       const response = await fetch(`${edgeUrl}/`).catch(() => undefined)
-      return (
-        response?.ok === true &&
-        ((await response.json()) as { service?: string }).service === 'serf-edge'
-      )
+      return response?.ok === true && ((await response.json()) as { service?: string }).service === 'serf-edge'
     })
   }
 
@@ -176,9 +144,7 @@ export class DevPipeline {
     const agent = this.#spawn('serf', plan.command, plan.args, {}, (line) =>
       this.#out.shown('serf', serfAgentLine(line)),
     )
-    this.#feed = new EventFeed(plan.eventsFile, (line) =>
-      this.#out.line('event', userEventLine(line)),
-    )
+    this.#feed = new EventFeed(plan.eventsFile, (line) => this.#out.line('event', userEventLine(line)))
     await this.#feed.start()
     await this.#until(agent, 15_000, `the Serf agent's RPC at ${this.#config.rpcAddr}`, () =>
       portAnswers(this.#config.rpcAddr),
@@ -201,12 +167,7 @@ export class DevPipeline {
       { SERF_EDGE_BRIDGE_KEY: keys.bridgeKey, SERF_RPC_AUTH: rpcAuth || undefined },
       (line) => this.#bridgeLog(line),
     )
-    await this.#until(
-      bridge,
-      BRIDGE_READY_TIMEOUT_MS,
-      'the bridge to reach the edge',
-      () => this.#bridgeRole,
-    )
+    await this.#until(bridge, BRIDGE_READY_TIMEOUT_MS, 'the bridge to reach the edge', () => this.#bridgeRole)
   }
 
   #bridgeLog(line: string): void {
@@ -233,8 +194,7 @@ export class DevPipeline {
     })
     this.#children.push(child)
     void child.exited.then((exit) => {
-      if (!this.#stopping)
-        this.#crash(`${name} ${exitText(exit)}\n--- last output of ${name} ---\n${child.tail}`)
+      if (!this.#stopping) this.#crash(`${name} ${exitText(exit)}\n--- last output of ${name} ---\n${child.tail}`)
     })
     return child
   }
@@ -255,9 +215,7 @@ export class DevPipeline {
         { timeoutMs, what },
       )
     } catch (error) {
-      throw new DevSetupError(
-        `${(error as Error).message}\n--- last output of ${child.name} ---\n${child.tail}`,
-      )
+      throw new DevSetupError(`${(error as Error).message}\n--- last output of ${child.name} ---\n${child.tail}`)
     }
   }
 }

@@ -3,7 +3,7 @@
  * event to a file that `npm start` follows and prints, so an event is seen arriving where it
  * would run a real handler.
  */
-import { open, mkdir, writeFile, type FileHandle } from 'node:fs/promises'
+import { type FileHandle, mkdir, open, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import { DEV_NODE, type DevConfig, type DevPaths } from './config.ts'
@@ -47,11 +47,7 @@ export async function planDevAgent(config: DevConfig, paths: DevPaths): Promise<
 }
 
 /** Write the handler script (and the RPC token file), and empty the events file. */
-export async function prepareDevAgent(
-  config: DevConfig,
-  paths: DevPaths,
-  plan: DevAgentPlan,
-): Promise<void> {
+export async function prepareDevAgent(config: DevConfig, paths: DevPaths, plan: DevAgentPlan): Promise<void> {
   await mkdir(paths.serfDir, { recursive: true })
   await writeFile(join(paths.serfDir, 'print-event.sh'), HANDLER, { mode: 0o755 })
   await writeFile(plan.eventsFile, '')

@@ -3,7 +3,7 @@
  * `serf-edge-sender` header) and by bridges (the cluster's bridge keys).
  */
 import type { Context } from 'hono'
-import { SignatureError, verifySignature, type VerifyKey } from '../../protocol/signature.ts'
+import { SignatureError, type VerifyKey, verifySignature } from '../../protocol/signature.ts'
 import { SENDER_HEADER } from '../../protocol/wire.ts'
 import type { EdgeConfig, SenderConfig } from '../config.ts'
 import { ProblemError } from '../problem.ts'

@@ -13,7 +13,7 @@ import { DurableObject } from 'cloudflare:workers'
 import { toBase64 } from '../../protocol/bytes.ts'
 import type { EventAccepted, EventStatus, Lease, QueuedEvent } from '../../protocol/wire.ts'
 import type { ClusterSettings } from '../config.ts'
-import { SCHEMA, type EventRow, type LeaseRow } from './schema.ts'
+import { type EventRow, type LeaseRow, SCHEMA } from './schema.ts'
 
 /** What the worker hands to {@link ClusterQueue.append}. */
 export interface AppendInput {
@@ -111,9 +111,7 @@ export class ClusterQueue extends DurableObject {
   /** An event's status, visible only to the sender that queued it. */
   async status(settings: ClusterSettings, sender: string, id: string): Promise<EventStatus | null> {
     this.#expireStale(settings, Date.now())
-    const row = this.#sql
-      .exec<EventRow>('SELECT * FROM events WHERE id = ? AND sender = ?', id, sender)
-      .toArray()[0]
+    const row = this.#sql.exec<EventRow>('SELECT * FROM events WHERE id = ? AND sender = ?', id, sender).toArray()[0]
     if (!row) return null
     return {
       id: row.id,
@@ -179,7 +177,11 @@ export class ClusterQueue extends DurableObject {
           .toArray().length
       }
       delivered = this.#sql
-        .exec(`UPDATE events SET state = 'delivered', settled_at = ? WHERE ${settleable} RETURNING seq`, now, input.through)
+        .exec(
+          `UPDATE events SET state = 'delivered', settled_at = ? WHERE ${settleable} RETURNING seq`,
+          now,
+          input.through,
+        )
         .toArray().length
       this.#sql.exec('UPDATE lease SET expires_at = ? WHERE id = 1', now + input.settings.leaseTtlMs)
     })
@@ -200,10 +202,7 @@ export class ClusterQueue extends DurableObject {
     if (!settings) return
     const now = Date.now()
     this.#expireStale(settings, now)
-    this.#sql.exec(
-      `DELETE FROM events WHERE state != 'queued' AND settled_at < ?`,
-      now - settings.retentionMs,
-    )
+    this.#sql.exec(`DELETE FROM events WHERE state != 'queued' AND settled_at < ?`, now - settings.retentionMs)
     if (this.#maxSeqInTable() > 0) await this.ctx.storage.setAlarm(now + ALARM_INTERVAL_MS)
   }
 
@@ -298,9 +297,7 @@ export class ClusterQueue extends DurableObject {
 
   /** Highest sequence ever issued, pruned rows included. */
   #maxSeq(): number {
-    const row = this.#sql
-      .exec<{ seq: number }>(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`)
-      .toArray()[0]
+    const row = this.#sql.exec<{ seq: number }>(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).toArray()[0]
     return row?.seq ?? 0
   }
 

@@ -1,6 +1,7 @@
 /** Bridge API: long-poll for events, acknowledge them, release the lease. */
-import { Hono, type Context } from 'hono'
+
 import { zValidator } from '@hono/zod-validator'
+import { type Context, Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { z } from 'zod'
 import type { AckResponse, PollResponse } from '../../protocol/wire.ts'
@@ -45,7 +46,10 @@ const bridge = createMiddleware<AppEnv>(async (c, next) => {
 function sameCluster(c: Context<AppEnv>, cluster: string) {
   const settings = clusterOf(c)
   if (cluster !== settings.id) {
-    throw new ProblemError('cluster-mismatch', `body names cluster "${cluster}" but the request went to "${settings.id}"`)
+    throw new ProblemError(
+      'cluster-mismatch',
+      `body names cluster "${cluster}" but the request went to "${settings.id}"`,
+    )
   }
   return settings
 }
@@ -53,41 +57,70 @@ function sameCluster(c: Context<AppEnv>, cluster: string) {
 export const bridgeRoutes = new Hono<AppEnv>()
 const guard = [limitBody, requireJson, bridge] as const
 
-bridgeRoutes.post('/:cluster/bridge/poll', ...guard, zValidator('json', pollSchema, invalidBody('invalid-request')), async (c) => {
-  const body = c.req.valid('json')
-  const settings = sameCluster(c, body.cluster)
-  const result = await queueOf(c, settings.id).poll({ settings, ...body })
-  if (result.kind === 'standby') {
-    throw new ProblemError('lease-held', `bridge "${result.holder}" holds the lease of cluster "${settings.id}"; stand by`, {
-      extensions: { holder: result.holder, retryAfterMs: result.retryAfterMs },
-      headers: { 'retry-after': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))) },
-    })
-  }
-  const { kind: _, ...page } = result
-  return c.json(page satisfies PollResponse)
-})
+bridgeRoutes.post(
+  '/:cluster/bridge/poll',
+  ...guard,
+  zValidator('json', pollSchema, invalidBody('invalid-request')),
+  async (c) => {
+    const body = c.req.valid('json')
+    const settings = sameCluster(c, body.cluster)
+    const result = await queueOf(c, settings.id).poll({ settings, ...body })
+    if (result.kind === 'standby') {
+      throw new ProblemError(
+        'lease-held',
+        `bridge "${result.holder}" holds the lease of cluster "${settings.id}"; stand by`,
+        {
+          extensions: { holder: result.holder, retryAfterMs: result.retryAfterMs },
+          headers: { 'retry-after': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))) },
+        },
+      )
+    }
+    const { kind: _, ...page } = result
+    return c.json(page satisfies PollResponse)
+  },
+)
 
-bridgeRoutes.post('/:cluster/bridge/ack', ...guard, zValidator('json', ackSchema, invalidBody('invalid-request')), async (c) => {
-  const body = c.req.valid('json')
-  const settings = sameCluster(c, body.cluster)
-  const result = await queueOf(c, settings.id).ack({ settings, ...body })
-  if (result.kind === 'lease-lost') {
-    throw new ProblemError(
-      'lease-lost',
-      `lease token ${body.leaseToken} is no longer current for cluster "${settings.id}"` +
-        (result.holder ? `; bridge "${result.holder}" holds it now` : ''),
-      { extensions: { holder: result.holder } },
+bridgeRoutes.post(
+  '/:cluster/bridge/ack',
+  ...guard,
+  zValidator('json', ackSchema, invalidBody('invalid-request')),
+  async (c) => {
+    const body = c.req.valid('json')
+    const settings = sameCluster(c, body.cluster)
+    const result = await queueOf(c, settings.id).ack({ settings, ...body })
+    if (result.kind === 'lease-lost') {
+      throw new ProblemError(
+        'lease-lost',
+        `lease token ${body.leaseToken} is no longer current for cluster "${settings.id}"` +
+          (result.holder ? `; bridge "${result.holder}" holds it now` : ''),
+        { extensions: { holder: result.holder } },
+      )
+    }
+    if (result.kind === 'invalid') throw new ProblemError('invalid-request', result.detail)
+    console.log(
+      JSON.stringify({
+        level: 'info',
+        msg: 'events acknowledged',
+        cluster: settings.id,
+        bridgeId: body.bridgeId,
+        through: body.through,
+        delivered: result.delivered,
+        rejected: result.rejected,
+      }),
     )
-  }
-  if (result.kind === 'invalid') throw new ProblemError('invalid-request', result.detail)
-  console.log(JSON.stringify({ level: 'info', msg: 'events acknowledged', cluster: settings.id, bridgeId: body.bridgeId, through: body.through, delivered: result.delivered, rejected: result.rejected }))
-  const { kind: _, ...answer } = result
-  return c.json(answer satisfies AckResponse)
-})
+    const { kind: _, ...answer } = result
+    return c.json(answer satisfies AckResponse)
+  },
+)
 
-bridgeRoutes.post('/:cluster/bridge/release', ...guard, zValidator('json', releaseSchema, invalidBody('invalid-request')), async (c) => {
-  const body = c.req.valid('json')
-  const settings = sameCluster(c, body.cluster)
-  const released = await queueOf(c, settings.id).release(body.bridgeId, body.leaseToken)
-  return c.json({ released })
-})
+bridgeRoutes.post(
+  '/:cluster/bridge/release',
+  ...guard,
+  zValidator('json', releaseSchema, invalidBody('invalid-request')),
+  async (c) => {
+    const body = c.req.valid('json')
+    const settings = sameCluster(c, body.cluster)
+    const released = await queueOf(c, settings.id).release(body.bridgeId, body.leaseToken)
+    return c.json({ released })
+  },
+)

@@ -1,9 +1,10 @@
 /** Sender API: queue an event, read an event's status. */
-import { Hono } from 'hono'
+
 import { zValidator } from '@hono/zod-validator'
+import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { z } from 'zod'
-import { sha256Hex } from '../../protocol/bytes.ts'
+import { sha256Hex, utf8 } from '../../protocol/bytes.ts'
 import {
   eventRequestSchema,
   maxEventSize,
@@ -11,7 +12,6 @@ import {
   serfEventSize,
   toSerfEvent,
 } from '../../protocol/event.ts'
-import { utf8 } from '../../protocol/bytes.ts'
 import { mayFire, mayUseCluster } from '../auth/scope.ts'
 import { authenticateSender } from '../auth/verify.ts'
 import type { AppEnv } from '../env.ts'
@@ -119,7 +119,10 @@ eventRoutes.get('/:cluster/events/:id', sender, async (c) => {
   const id = c.req.param('id')
   const status = await queueOf(c, settings.id).status(settings, who.id, id)
   if (!status) {
-    throw new ProblemError('unknown-event', `no event "${id}" of sender "${who.id}" in cluster "${settings.id}" (unknown, or pruned after retention)`)
+    throw new ProblemError(
+      'unknown-event',
+      `no event "${id}" of sender "${who.id}" in cluster "${settings.id}" (unknown, or pruned after retention)`,
+    )
   }
   return c.json(status)
 })

@@ -1,11 +1,12 @@
 /** Middleware shared by the sender and bridge routes. */
-import { createMiddleware } from 'hono/factory'
+
+import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { createMiddleware } from 'hono/factory'
 import type { ClusterSettings } from '../config.ts'
 import { ConfigError, loadConfig } from '../config.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
-import type { Context } from 'hono'
 
 /** Largest request body read at all: a 9 KiB event in base64 plus JSON framing fits easily. */
 export const MAX_BODY_BYTES = 32 * 1024

@@ -28,13 +28,21 @@ describe('agent-bridge configuration', () => {
   })
 
   it('reads SERF_RPC_ADDR, SERF_RPC_AUTH and $STATE_DIRECTORY; flags win over the environment', async () => {
-    const env = { ...required, SERF_RPC_ADDR: '10.0.0.5:7373', SERF_RPC_AUTH: 'secret', STATE_DIRECTORY: '/var/lib/serf-edge' }
+    const env = {
+      ...required,
+      SERF_RPC_ADDR: '10.0.0.5:7373',
+      SERF_RPC_AUTH: 'secret',
+      STATE_DIRECTORY: '/var/lib/serf-edge',
+    }
     expect(await resolveConfig([], env)).toMatchObject({
       rpcAddr: '10.0.0.5:7373',
       rpcAuth: 'secret',
       cursorFile: '/var/lib/serf-edge/serf-edge-prod.cursor.json',
     })
-    const flagged = await resolveConfig(['-rpc-addr=127.0.0.1:7000', '--rpc-auth', 'other', '-max-rate=0', '-poll-wait=5s'], env)
+    const flagged = await resolveConfig(
+      ['-rpc-addr=127.0.0.1:7000', '--rpc-auth', 'other', '-max-rate=0', '-poll-wait=5s'],
+      env,
+    )
     expect(flagged).toMatchObject({ rpcAddr: '127.0.0.1:7000', rpcAuth: 'other', maxRate: 0, pollWaitMs: 5_000 })
   })
 
@@ -52,10 +60,21 @@ describe('agent-bridge configuration', () => {
 
   it('-help documents every flag; a bad flag exits 1 with a hint', async () => {
     const { stdout } = await run(process.execPath, [join(ROOT, 'agent-bridge/cli.ts'), '-help'])
-    for (const flag of ['-edge-url', '-cluster', '-bridge-key', '-rpc-addr', '-rpc-auth', '-cursor-file', '-max-rate', '-metrics-addr']) {
+    for (const flag of [
+      '-edge-url',
+      '-cluster',
+      '-bridge-key',
+      '-rpc-addr',
+      '-rpc-auth',
+      '-cursor-file',
+      '-max-rate',
+      '-metrics-addr',
+    ]) {
       expect(stdout).toContain(flag)
     }
-    const failed = await run(process.execPath, [join(ROOT, 'agent-bridge/cli.ts'), '-nope'], { env: { ...process.env, ...required } }).catch((e) => e)
+    const failed = await run(process.execPath, [join(ROOT, 'agent-bridge/cli.ts'), '-nope'], {
+      env: { ...process.env, ...required },
+    }).catch((e) => e)
     expect(failed.code).toBe(1)
     expect(failed.stderr).toMatch(/nope[\s\S]*agent-bridge -help/)
   })

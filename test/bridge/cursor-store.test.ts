@@ -17,7 +17,11 @@ describe('cursor store', () => {
   it('a missing file is a fresh start at 0; what is saved is read back', async () => {
     const store = new CursorStore(join(dir, 'state', 'prod.cursor.json'), 'prod')
     expect(await store.load()).toEqual({ cluster: 'prod', cursor: 0, pendingAck: null })
-    const state = { cluster: 'prod', cursor: 41, pendingAck: { through: 41, rejected: [{ sequence: 40, error: 'too big' }] } }
+    const state = {
+      cluster: 'prod',
+      cursor: 41,
+      pendingAck: { through: 41, rejected: [{ sequence: 40, error: 'too big' }] },
+    }
     await store.save(state)
     expect(await store.load()).toEqual(state)
     expect(await readdir(join(dir, 'state'))).toEqual(['prod.cursor.json'])
@@ -26,7 +30,9 @@ describe('cursor store', () => {
   it('replaces the file whole by rename: overlapping saves leave one complete file, no temp files', async () => {
     const path = join(dir, 'prod.cursor.json')
     const store = new CursorStore(path, 'prod')
-    await Promise.all(Array.from({ length: 20 }, (_, i) => store.save({ cluster: 'prod', cursor: i, pendingAck: null })))
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.save({ cluster: 'prod', cursor: i, pendingAck: null })),
+    )
     const state = JSON.parse(await readFile(path, 'utf8')) as { cursor: number }
     expect(state.cursor).toBeGreaterThanOrEqual(0)
     expect(state.cursor).toBeLessThan(20)

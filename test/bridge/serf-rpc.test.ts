@@ -5,19 +5,19 @@ import { join } from 'node:path'
 import { decodeMultiStream, encode } from '@msgpack/msgpack'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
+  rpcConfigFromEnv,
   SerfConnectionError,
   SerfRemoteError,
   SerfRpcClient,
   SerfTimeoutError,
-  rpcConfigFromEnv,
 } from '../../agent-bridge/serf-rpc.ts'
 import {
   freePort,
+  type SerfAgent,
+  type SerfCluster,
   startSerfCluster,
   stopAll,
   waitFor,
-  type SerfAgent,
-  type SerfCluster,
 } from '../helpers/serf-agent.ts'
 
 const text = (s: string) => new TextEncoder().encode(s)
@@ -35,11 +35,7 @@ const uniqueName = (label: string) => `${label}-${++run}`
  * The records named `name` on `agent` once there are `atLeast` and none arrived for `quietMs`
  * (Serf's agent flushes coalesced user events after 1 s of quiet, 3 s at the latest).
  */
-async function settledEvents(
-  agent: SerfAgent,
-  name: string,
-  { atLeast = 1, quietMs = 2_500 } = {},
-) {
+async function settledEvents(agent: SerfAgent, name: string, { atLeast = 1, quietMs = 2_500 } = {}) {
   let count = -1
   let since = Date.now()
   return waitFor(
@@ -194,13 +190,7 @@ describe('stats', () => {
     for (const key of ['eventQueue', 'intentQueue', 'queryQueue', 'eventTime'] as const) {
       expect(Number.isInteger(stats[key]), key).toBe(true)
     }
-    expect(Object.keys(stats.raw).sort()).toEqual([
-      'agent',
-      'event_handlers',
-      'runtime',
-      'serf',
-      'tags',
-    ])
+    expect(Object.keys(stats.raw).sort()).toEqual(['agent', 'event_handlers', 'runtime', 'serf', 'tags'])
     expect(Object.keys(stats.raw.serf).sort()).toEqual([
       'coordinate_resets',
       'encrypted',

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { defaultConfigPath, resolveEdgeSettings } from '../../client/cli-config.ts'
 import { generateHmacKey } from '../../protocol/signature.ts'
 import { cli } from './run-cli.ts'
-import { accepted, scripted, startStubEdge, type StubEdge } from './stub-edge.ts'
+import { accepted, type StubEdge, scripted, startStubEdge } from './stub-edge.ts'
 
 let dir: string
 beforeEach(() => {
@@ -21,9 +21,7 @@ function writeConfig(path: string, config: unknown): string {
 
 describe('where the config file is', () => {
   it('is $XDG_CONFIG_HOME/serf-edge/config.json, else ~/.config/serf-edge/config.json', () => {
-    expect(defaultConfigPath({ XDG_CONFIG_HOME: '/xdg', HOME: '/home/me' })).toBe(
-      '/xdg/serf-edge/config.json',
-    )
+    expect(defaultConfigPath({ XDG_CONFIG_HOME: '/xdg', HOME: '/home/me' })).toBe('/xdg/serf-edge/config.json')
     expect(defaultConfigPath({ HOME: '/home/me' })).toBe('/home/me/.config/serf-edge/config.json')
     // The XDG spec says a relative XDG_CONFIG_HOME is invalid and must be ignored.
     expect(defaultConfigPath({ XDG_CONFIG_HOME: 'rel', HOME: '/home/me' })).toBe(
@@ -61,10 +59,7 @@ describe('a flag wins over the environment, which wins over the config file', ()
   it('splits several keys given in one variable or repeated flags', async () => {
     const env = await resolveEdgeSettings({}, { HOME: dir, SERF_EDGE_KEY: ' whsec_a  whsec_b ' })
     expect(env.values.key).toEqual(['whsec_a', 'whsec_b'])
-    const flags = await resolveEdgeSettings(
-      { key: ['whsec_c', 'whsec_d whsec_e'] },
-      { HOME: dir, SERF_EDGE_KEY: 'x' },
-    )
+    const flags = await resolveEdgeSettings({ key: ['whsec_c', 'whsec_d whsec_e'] }, { HOME: dir, SERF_EDGE_KEY: 'x' })
     expect(flags.values.key).toEqual(['whsec_c', 'whsec_d', 'whsec_e'])
   })
 
@@ -94,12 +89,9 @@ describe('a flag wins over the environment, which wins over the config file', ()
         sender: 'file-bot',
         key,
       })
-      const run = await cli(
-        ['event', `-edge-url=${edge.url}`, '-cluster', 'staging', '-config', config, 'deploy'],
-        {
-          env: { HOME: dir, SERF_EDGE_SENDER: 'env-bot', SERF_EDGE_CLUSTER: 'env-cluster' },
-        },
-      )
+      const run = await cli(['event', `-edge-url=${edge.url}`, '-cluster', 'staging', '-config', config, 'deploy'], {
+        env: { HOME: dir, SERF_EDGE_SENDER: 'env-bot', SERF_EDGE_CLUSTER: 'env-cluster' },
+      })
       expect(run.stderr).toBe('')
       expect(run.code).toBe(0)
       expect(edge.requests[0].path).toBe('/v1/clusters/staging/events')

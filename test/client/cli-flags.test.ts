@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { parseFlags, UsageError } from '../../client/cli-flags.ts'
 import { generateHmacKey } from '../../protocol/signature.ts'
 import { cli, edgeEnv } from './run-cli.ts'
-import { accepted, scripted, startStubEdge, type StubEdge } from './stub-edge.ts'
+import { accepted, type StubEdge, scripted, startStubEdge } from './stub-edge.ts'
 
 const EVENT = { coalesce: 'boolean', wait: 'duration?', key: 'list', cluster: 'string' } as const
 
@@ -22,12 +22,7 @@ describe('flags are read the way serf reads them', () => {
   })
 
   it('takes -flag=value and -flag value, with one or two dashes', () => {
-    for (const args of [
-      ['-cluster=prod'],
-      ['-cluster', 'prod'],
-      ['--cluster=prod'],
-      ['--cluster', 'prod'],
-    ]) {
+    for (const args of [['-cluster=prod'], ['-cluster', 'prod'], ['--cluster=prod'], ['--cluster', 'prod']]) {
       expect(parseFlags(args, EVENT).flags.cluster).toBe('prod')
     }
   })
@@ -38,10 +33,7 @@ describe('flags are read the way serf reads them', () => {
   })
 
   it('treats a lone - as the payload, not a flag', () => {
-    expect(parseFlags(['-coalesce=false', 'deploy', '-'], EVENT).positionals).toEqual([
-      'deploy',
-      '-',
-    ])
+    expect(parseFlags(['-coalesce=false', 'deploy', '-'], EVENT).positionals).toEqual(['deploy', '-'])
   })
 
   it('reads -wait bare, -wait=30s, -wait 2m, and leaves a name after -wait alone', () => {
@@ -67,9 +59,7 @@ describe('flags are read the way serf reads them', () => {
       new UsageError('flag provided but not defined: -colesce'),
     )
     expect(() => parseFlags(['-cluster'], EVENT)).toThrow('flag needs an argument: -cluster')
-    expect(() => parseFlags(['-coalesce=maybe'], EVENT)).toThrow(
-      'invalid boolean value "maybe" for -coalesce',
-    )
+    expect(() => parseFlags(['-coalesce=maybe'], EVENT)).toThrow('invalid boolean value "maybe" for -coalesce')
     expect(() => parseFlags(['-wait=soon'], EVENT)).toThrow('invalid value "soon" for -wait')
     expect(() => parseFlags(['-wait=0s'], EVENT)).toThrow('-wait must be longer than zero')
     expect(() => parseFlags(['---x'], EVENT)).toThrow('bad flag syntax: ---x')
@@ -152,13 +142,9 @@ describe('usage mistakes exit 1 with a message that says what to do', () => {
     const run = await cli(['event', 'deploy'], { env: { SERF_EDGE_CLUSTER: 'prod' } })
     expect(run.code).toBe(1)
     expect(run.stderr).toContain('missing edge URL, sender id, signing key')
-    expect(run.stderr).toMatch(
-      /edge URL:\s+set -edge-url, SERF_EDGE_URL, or "edgeUrl" in .*config\.json/,
-    )
+    expect(run.stderr).toMatch(/edge URL:\s+set -edge-url, SERF_EDGE_URL, or "edgeUrl" in .*config\.json/)
     expect(run.stderr).toMatch(/sender id:\s+set -sender, SERF_EDGE_SENDER, or "sender"/)
-    expect(run.stderr).toMatch(
-      /signing key:\s+set -key, SERF_EDGE_KEY, or "key" .*serf-edge keygen/,
-    )
+    expect(run.stderr).toMatch(/signing key:\s+set -key, SERF_EDGE_KEY, or "key" .*serf-edge keygen/)
     expect(run.stderr).not.toContain('cluster:')
   })
 
@@ -175,9 +161,7 @@ describe('usage mistakes exit 1 with a message that says what to do', () => {
       env: edgeEnv('http://127.0.0.1:9', `whpk_${'A'.repeat(43)}=`),
     })
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain(
-      'a signing key must start with whsec_ (HMAC) or whsk_ (Ed25519 secret)',
-    )
+    expect(run.stderr).toContain('a signing key must start with whsec_ (HMAC) or whsk_ (Ed25519 secret)')
   })
 
   it('refuses an unknown command and prints the help for none', async () => {

@@ -5,7 +5,7 @@ import { Webhook } from 'standardwebhooks'
 import { afterEach, describe, expect, it } from 'vitest'
 import { senderSecretName } from '../../client/cli-keygen.ts'
 import { cli, edgeEnv } from './run-cli.ts'
-import { accepted, problem, scripted, startStubEdge, type StubEdge } from './stub-edge.ts'
+import { accepted, problem, type StubEdge, scripted, startStubEdge } from './stub-edge.ts'
 
 const CLI = fileURLToPath(new URL('../../client/cli.ts', import.meta.url))
 
@@ -31,9 +31,7 @@ describe('serf-edge keygen', () => {
     expect(verify).toBeDefined()
     expect(run.stdout).toContain(`SENDER_KEYS_CHAT_OPS="${verify}"`)
     expect(run.stdout).toContain('under [vars]')
-    expect(run.stdout).toMatch(
-      /^SENDERS = \{ chat-ops = \{ clusters = \["staging"\], events = \["\*"\] \} \}$/m,
-    )
+    expect(run.stdout).toMatch(/^SENDERS = \{ chat-ops = \{ clusters = \["staging"\], events = \["\*"\] \} \}$/m)
     expect(run.stdout).toContain('/xdg/serf-edge/config.json')
     const config = JSON.parse(run.stdout.slice(run.stdout.lastIndexOf('{\n')))
     expect(config).toEqual({
@@ -65,10 +63,7 @@ describe('serf-edge keygen', () => {
       format: 'jwk',
     })
     const content = `${request.headers['webhook-id']}.${request.headers['webhook-timestamp']}.${request.body}`
-    const signature = Buffer.from(
-      request.headers['webhook-signature'].slice('v1a,'.length),
-      'base64',
-    )
+    const signature = Buffer.from(request.headers['webhook-signature'].slice('v1a,'.length), 'base64')
     expect(verifyEd25519(null, Buffer.from(content), publicKey, signature)).toBe(true)
   })
 
@@ -78,9 +73,7 @@ describe('serf-edge keygen', () => {
     expect(key.verify).toBe(key.secret)
     edge = await startStubEdge(scripted({ POST: [accepted()] }))
     await cli(['event', 'deploy'], { env: edgeEnv(edge.url, key.secret) })
-    expect(() =>
-      new Webhook(key.verify).verify(edge.requests[0].body, edge.requests[0].headers),
-    ).not.toThrow()
+    expect(() => new Webhook(key.verify).verify(edge.requests[0].body, edge.requests[0].headers)).not.toThrow()
   })
 
   it('refuses an unknown type and a sender id the edge would not take', async () => {
@@ -97,32 +90,26 @@ describe('serf-edge keygen', () => {
 
 describe('client/cli.ts runs as a script', () => {
   function runScript(args: string[], env: Record<string, string>, stdin: Buffer) {
-    return new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve, reject) => {
-        const child = spawn(process.execPath, [CLI, ...args], {
-          env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env },
-          stdio: ['pipe', 'pipe', 'pipe'],
-        })
-        let stdout = ''
-        let stderr = ''
-        child.stdout.on('data', (chunk) => (stdout += chunk))
-        child.stderr.on('data', (chunk) => (stderr += chunk))
-        child.on('error', reject)
-        child.on('close', (code) => resolve({ code, stdout, stderr }))
-        child.stdin.end(stdin)
-      },
-    )
+    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, ...args], {
+        env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (chunk) => (stdout += chunk))
+      child.stderr.on('data', (chunk) => (stderr += chunk))
+      child.on('error', reject)
+      child.on('close', (code) => resolve({ code, stdout, stderr }))
+      child.stdin.end(stdin)
+    })
   }
 
   it('sends stdin as the payload and exits 0', async () => {
     edge = await startStubEdge(scripted({ POST: [accepted('evt_s', 3)] }))
     const key = JSON.parse((await cli(['keygen', '-type=hmac', '-json'])).stdout).secret as string
     const payload = Buffer.from('line one\nline two\n')
-    const run = await runScript(
-      ['event', '-coalesce=false', 'notes', '-'],
-      edgeEnv(edge.url, key),
-      payload,
-    )
+    const run = await runScript(['event', '-coalesce=false', 'notes', '-'], edgeEnv(edge.url, key), payload)
     expect(run.stderr).not.toContain('serf-edge')
     expect(run.code).toBe(0)
     expect(run.stdout).toContain('id:        evt_s\nsequence:  3\n')
@@ -134,10 +121,7 @@ describe('client/cli.ts runs as a script', () => {
   it('exits with the code of the outcome', async () => {
     edge = await startStubEdge(
       scripted({
-        POST: [
-          () =>
-            problem(401, 'unauthenticated', 'Request not authenticated', 'unknown sender "bot"'),
-        ],
+        POST: [() => problem(401, 'unauthenticated', 'Request not authenticated', 'unknown sender "bot"')],
       }),
     )
     const key = JSON.parse((await cli(['keygen', '-type=hmac', '-json'])).stdout).secret as string

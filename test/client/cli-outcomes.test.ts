@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { EXIT_CODES } from '../../client/cli-text.ts'
 import { generateHmacKey } from '../../protocol/signature.ts'
 import { cli, edgeEnv } from './run-cli.ts'
-import { accepted, problem, scripted, startStubEdge, status, type StubEdge } from './stub-edge.ts'
+import { accepted, problem, type StubEdge, scripted, startStubEdge, status } from './stub-edge.ts'
 
 const key = generateHmacKey().secret
 let edge: StubEdge
@@ -38,15 +38,7 @@ describe('a refusal by the edge exits 2 and prints the problem', () => {
   it('shows status, title and detail of a 403', async () => {
     edge = await startStubEdge(
       scripted({
-        POST: [
-          () =>
-            problem(
-              403,
-              'forbidden',
-              "Outside the sender's scope",
-              'sender "bot" may not fire event "nuke"',
-            ),
-        ],
+        POST: [() => problem(403, 'forbidden', "Outside the sender's scope", 'sender "bot" may not fire event "nuke"')],
       }),
     )
     const run = await cli(['event', 'nuke'], { env: edgeEnv(edge.url, key) })
@@ -62,10 +54,7 @@ describe('a refusal by the edge exits 2 and prints the problem', () => {
   it('does not retry a 4xx', async () => {
     edge = await startStubEdge(
       scripted({
-        POST: [
-          () =>
-            problem(413, 'event-too-large', 'Event too large', 'name plus payload is 600 bytes'),
-        ],
+        POST: [() => problem(413, 'event-too-large', 'Event too large', 'name plus payload is 600 bytes')],
       }),
     )
     const run = await cli(['event', 'deploy', 'x'.repeat(590)], { env: edgeEnv(edge.url, key) })
@@ -87,10 +76,7 @@ describe('edge trouble is retried with the same webhook-id', () => {
   it('retries a 503 and succeeds, re-signed with a fresh timestamp', async () => {
     edge = await startStubEdge(
       scripted({
-        POST: [
-          () => problem(503, 'internal', 'Unavailable', 'try again', { 'retry-after': '1' }),
-          accepted(),
-        ],
+        POST: [() => problem(503, 'internal', 'Unavailable', 'try again', { 'retry-after': '1' }), accepted()],
       }),
     )
     const run = await cli(['event', 'deploy'], { env: edgeEnv(edge.url, key) })
@@ -98,9 +84,7 @@ describe('edge trouble is retried with the same webhook-id', () => {
     const [first, second] = edge.requests
     expect(second.headers['webhook-id']).toBe(first.headers['webhook-id'])
     expect(second.body).toBe(first.body)
-    expect(Number(second.headers['webhook-timestamp'])).toBeGreaterThan(
-      Number(first.headers['webhook-timestamp']),
-    )
+    expect(Number(second.headers['webhook-timestamp'])).toBeGreaterThan(Number(first.headers['webhook-timestamp']))
     for (const request of edge.requests) {
       expect(() => new Webhook(key).verify(request.body, request.headers)).not.toThrow()
     }
@@ -121,17 +105,13 @@ describe('edge trouble is retried with the same webhook-id', () => {
     await edge.close()
     const run = await cli(['event', 'deploy'], { env: edgeEnv(url, key) })
     expect(run.code).toBe(EXIT_CODES.unreachable.code)
-    expect(run.stderr).toMatch(
-      /cannot reach the edge at http:\/\/127\.0\.0\.1:\d+ \(4 attempts\): .*ECONNREFUSED/,
-    )
+    expect(run.stderr).toMatch(/cannot reach the edge at http:\/\/127\.0\.0\.1:\d+ \(4 attempts\): .*ECONNREFUSED/)
   })
 })
 
 describe('-wait blocks until the outcome and exits with it', () => {
   it('exits 0 when delivered, after reading queued first', async () => {
-    edge = await startStubEdge(
-      scripted({ POST: [accepted('evt_9')], GET: [status('queued'), status('delivered')] }),
-    )
+    edge = await startStubEdge(scripted({ POST: [accepted('evt_9')], GET: [status('queued'), status('delivered')] }))
     const run = await cli(['event', '-wait', 'deploy'], { env: edgeEnv(edge.url, key) })
     expect(run.code).toBe(0)
     expect(run.stdout).toContain('id:        evt_9\n')
@@ -145,9 +125,7 @@ describe('-wait blocks until the outcome and exits with it', () => {
 
   it('exits 3 with Serf’s error when Serf rejected it', async () => {
     const error = 'user event exceeds sane limit of 9216 bytes before encoding'
-    edge = await startStubEdge(
-      scripted({ POST: [accepted('evt_9')], GET: [status('rejected', { error })] }),
-    )
+    edge = await startStubEdge(scripted({ POST: [accepted('evt_9')], GET: [status('rejected', { error })] }))
     const run = await cli(['event', '-wait=10s', 'deploy'], { env: edgeEnv(edge.url, key) })
     expect(run.code).toBe(EXIT_CODES.rejected.code)
     expect(run.stderr).toBe(`serf-edge: Serf rejected event 'deploy' (evt_9): ${error}\n`)
@@ -167,9 +145,7 @@ describe('-wait blocks until the outcome and exits with it', () => {
     expect(Date.now() - started).toBeLessThan(5000)
     expect(run.code).toBe(EXIT_CODES.waitTimeout.code)
     expect(JSON.parse(run.stdout)).toMatchObject({ id: 'evt_9', status: 'queued' })
-    expect(run.stderr).toBe(
-      'serf-edge: event evt_9 still queued after 1s; check later with: serf-edge status evt_9\n',
-    )
+    expect(run.stderr).toBe('serf-edge: event evt_9 still queued after 1s; check later with: serf-edge status evt_9\n')
   })
 
   it('prints one JSON object, the final status, with -json', async () => {

@@ -11,7 +11,7 @@ import {
   waitForEvent,
 } from '../../client/index.ts'
 import { MAX_USER_EVENT_SIZE_LIMIT } from '../../protocol/event.ts'
-import { accepted, scripted, startStubEdge, status, type StubEdge } from './stub-edge.ts'
+import { accepted, type StubEdge, scripted, startStubEdge, status } from './stub-edge.ts'
 
 const key = generateHmacKey().secret
 const FAST = { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 }
@@ -26,21 +26,17 @@ describe('fireEvent refuses locally what the edge would refuse, sending nothing'
     await expect(fireEvent({ ...target(edge.url), name: '' })).rejects.toThrow(
       new EventValidationError('name must not be empty'),
     )
-    await expect(fireEvent({ ...target(edge.url), name: 'a\nb' })).rejects.toThrow(
-      'control characters',
-    )
+    await expect(fireEvent({ ...target(edge.url), name: 'a\nb' })).rejects.toThrow('control characters')
     expect(edge.requests).toHaveLength(0)
   })
 
   it("sends Serf's largest possible event and refuses one byte more", async () => {
     edge = await startStubEdge(scripted({ POST: [accepted()] }))
     const payload = 'x'.repeat(MAX_USER_EVENT_SIZE_LIMIT - 'deploy'.length)
-    await expect(
-      fireEvent({ ...target(edge.url), name: 'deploy', payload }),
-    ).resolves.toMatchObject({ id: 'evt_1' })
-    await expect(
-      fireEvent({ ...target(edge.url), name: 'deploy', payload: `${payload}x` }),
-    ).rejects.toThrow(EventValidationError)
+    await expect(fireEvent({ ...target(edge.url), name: 'deploy', payload })).resolves.toMatchObject({ id: 'evt_1' })
+    await expect(fireEvent({ ...target(edge.url), name: 'deploy', payload: `${payload}x` })).rejects.toThrow(
+      EventValidationError,
+    )
     expect(edge.requests).toHaveLength(1)
   })
 
@@ -136,9 +132,7 @@ describe('fireEvent on the wire', () => {
 
 describe('waitForEvent', () => {
   it('polls until the event leaves queued and reports each status read', async () => {
-    edge = await startStubEdge(
-      scripted({ GET: [status('queued'), status('queued'), status('delivered')] }),
-    )
+    edge = await startStubEdge(scripted({ GET: [status('queued'), status('queued'), status('delivered')] }))
     const seen: string[] = []
     const final = await waitForEvent({
       ...target(edge.url),

@@ -4,21 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { getEventStatus } from '../../client/index.ts'
 import { generateEd25519Key, generateHmacKey } from '../../protocol/signature.ts'
 import { cli, edgeEnv } from './run-cli.ts'
-import {
-  accepted,
-  type RecordedRequest,
-  scripted,
-  startStubEdge,
-  status,
-  type StubEdge,
-} from './stub-edge.ts'
+import { accepted, type RecordedRequest, type StubEdge, scripted, startStubEdge, status } from './stub-edge.ts'
 
 /** Verify a `v1a` signature with node:crypto, independently of the WebCrypto signing code. */
-function verifiesWithEd25519(
-  request: RecordedRequest,
-  publicKey: string,
-  payload: string,
-): boolean {
+function verifiesWithEd25519(request: RecordedRequest, publicKey: string, payload: string): boolean {
   const key = createPublicKey({
     key: {
       kty: 'OKP',
@@ -55,9 +44,7 @@ describe('what the CLI sends verifies with independent Standard Webhooks code', 
       payload: 'v1.4.2',
       coalesce: true,
     })
-    expect(() =>
-      new Webhook(generateHmacKey().secret).verify(request.body, request.headers),
-    ).toThrow()
+    expect(() => new Webhook(generateHmacKey().secret).verify(request.body, request.headers)).toThrow()
   })
 
   it('signs with v1a Ed25519 that node:crypto verifies with the whpk_ public key', async () => {
@@ -70,9 +57,7 @@ describe('what the CLI sends verifies with independent Standard Webhooks code', 
     const [request] = edge.requests
     expect(request.headers['webhook-signature']).toMatch(/^v1a,\S+$/)
     expect(verifiesWithEd25519(request, pair.verify, request.body)).toBe(true)
-    expect(verifiesWithEd25519(request, (await generateEd25519Key()).verify, request.body)).toBe(
-      false,
-    )
+    expect(verifiesWithEd25519(request, (await generateEd25519Key()).verify, request.body)).toBe(false)
   })
 
   it('signs with every key given, so the edge can roll a key over', async () => {
@@ -84,9 +69,7 @@ describe('what the CLI sends verifies with independent Standard Webhooks code', 
     })
     expect(run.code).toBe(0)
     const [request] = edge.requests
-    expect(
-      request.headers['webhook-signature'].split(' ').map((part) => part.split(',')[0]),
-    ).toEqual(['v1', 'v1a'])
+    expect(request.headers['webhook-signature'].split(' ').map((part) => part.split(',')[0])).toEqual(['v1', 'v1a'])
     expect(() => new Webhook(hmac.secret).verify(request.body, request.headers)).not.toThrow()
     expect(verifiesWithEd25519(request, ed.verify, request.body)).toBe(true)
   })
@@ -107,9 +90,7 @@ describe('what the CLI sends verifies with independent Standard Webhooks code', 
     expect(first.method).toBe('GET')
     expect(first.path).toBe('/v1/clusters/prod/events/evt_abc')
     expect(first.headers['content-type']).toBeUndefined()
-    expect(() =>
-      new Webhook(secret).verify(first.path, first.headers, { jsonParse: false }),
-    ).not.toThrow()
+    expect(() => new Webhook(secret).verify(first.path, first.headers, { jsonParse: false })).not.toThrow()
     expect(first.headers['webhook-id']).not.toBe(second.headers['webhook-id'])
   })
 })

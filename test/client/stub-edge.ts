@@ -22,10 +22,7 @@ export interface StubAnswer {
   headers?: Record<string, string>
 }
 
-export type StubHandler = (
-  request: RecordedRequest,
-  index: number,
-) => StubAnswer | Promise<StubAnswer>
+export type StubHandler = (request: RecordedRequest, index: number) => StubAnswer | Promise<StubAnswer>
 
 /** A running stub edge. */
 export interface StubEdge {
@@ -43,9 +40,7 @@ export async function startStubEdge(handler: StubHandler): Promise<StubEdge> {
     const answer = await handler(recorded, requests.length - 1)
     const json = answer.body === undefined ? '' : JSON.stringify(answer.body)
     res.writeHead(answer.status, {
-      ...(json
-        ? { 'content-type': answer.status >= 400 ? 'application/problem+json' : 'application/json' }
-        : {}),
+      ...(json ? { 'content-type': answer.status >= 400 ? 'application/problem+json' : 'application/json' } : {}),
       ...answer.headers,
     })
     res.end(json)
@@ -86,8 +81,7 @@ export function scripted(answers: { POST?: StubHandler[]; GET?: StubHandler[] })
   return (request, index) => {
     const method = request.method as 'POST' | 'GET'
     const list = answers[method]
-    if (!list || list.length === 0)
-      return problem(405, 'method-not-allowed', 'Method not allowed', method)
+    if (!list || list.length === 0) return problem(405, 'method-not-allowed', 'Method not allowed', method)
     const answer = list[Math.min(used[method]++, list.length - 1)]
     return answer(request, index)
   }

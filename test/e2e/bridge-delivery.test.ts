@@ -6,11 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { getEventStatus } from '../../client/sdk.ts'
 import { startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
-import { startEdge, stopAllEdges, type LocalEdge } from '../helpers/edge.ts'
+import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
 import { fireBurst, lamportFollowsQueue } from '../helpers/fire.ts'
-import { startSerfCluster, stopAll, waitFor, type SerfCluster } from '../helpers/serf-agent.ts'
+import { type SerfCluster, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
 
 let dir: string
 let edge: LocalEdge
@@ -41,13 +40,14 @@ afterAll(async () => {
 async function received(name: string, count: number, timeoutMs = 120_000) {
   return waitFor(
     async () => {
-      const perNode = await Promise.all(serf.agents.map(async (a) => (await a.readEvents()).filter((e) => e.name === name)))
+      const perNode = await Promise.all(
+        serf.agents.map(async (a) => (await a.readEvents()).filter((e) => e.name === name)),
+      )
       return perNode.every((events) => events.length >= count) && perNode
     },
     { timeoutMs, intervalMs: 250, what: `${count} "${name}" events on every node` },
   )
 }
-
 
 describe('a burst of 5,000 non-coalesced events', () => {
   it('reaches every node, none lost, Lamport times in queue order', async () => {
@@ -72,7 +72,9 @@ describe('a burst of 5,000 non-coalesced events', () => {
       expect(events.length).toBe(count)
       expect(lamportFollowsQueue(events, sequences)).toBe(true)
     }
-    console.log(`burst: ${count} events on all 3 nodes in ${seconds.toFixed(1)} s = ${(count / seconds).toFixed(0)} events/s`)
+    console.log(
+      `burst: ${count} events on all 3 nodes in ${seconds.toFixed(1)} s = ${(count / seconds).toFixed(0)} events/s`,
+    )
     expect(await bridge.stop()).toBe(0)
     expect(bridge.logs.some((l) => l.msg === 'lease released')).toBe(true)
   }, 600_000)

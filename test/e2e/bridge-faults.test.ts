@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
-import { startEdge, stopAllEdges, type LocalEdge } from '../helpers/edge.ts'
+import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
 import { fireBurst, lamportFollowsQueue } from '../helpers/fire.ts'
-import { startSerfCluster, stopAll, waitFor, type SerfCluster } from '../helpers/serf-agent.ts'
+import { type SerfCluster, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
 
 let dir: string
 let edge: LocalEdge
@@ -52,11 +52,14 @@ async function everyIndexEverywhere(name: string, count: number, agents = serf.a
   )
 }
 
-
 describe('the bridge killed with SIGKILL mid-burst', () => {
   it('after a restart every event is delivered; duplicates only of the batch in flight', async () => {
     const count = 1_000
-    const answers = await fireBurst(edge, 'main', count, (i) => ({ name: 'crash', payload: String(i), coalesce: false }))
+    const answers = await fireBurst(edge, 'main', count, (i) => ({
+      name: 'crash',
+      payload: String(i),
+      coalesce: false,
+    }))
     const sequences = answers.map((a) => a.sequence)
     const first = startBridge(bridgeOptions('first'))
     // Two batches of 100 emitted and acked; 2 s into the third (4 s at 25 events/s) the
@@ -83,7 +86,11 @@ describe('the bridge killed with SIGKILL mid-burst', () => {
 describe('the Serf agent stopped mid-stream', () => {
   it('the bridge waits, reconnects and delivers the rest in order', async () => {
     const count = 1_000
-    const answers = await fireBurst(edge, 'main', count, (i) => ({ name: 'outage', payload: String(i), coalesce: false }))
+    const answers = await fireBurst(edge, 'main', count, (i) => ({
+      name: 'outage',
+      payload: String(i),
+      coalesce: false,
+    }))
     const sequences = answers.map((a) => a.sequence)
     const bridge = startBridge(bridgeOptions('steady'))
     const agent = serf.agents[0]!
@@ -94,11 +101,22 @@ describe('the Serf agent stopped mid-stream', () => {
     await agent.start([serf.agents[1]!.bindAddr])
     // The stopped agent drops the handler runs it had not started yet; the others get all.
     const perNode = await everyIndexEverywhere('outage', count, serf.agents.slice(1)).catch(async (error) => {
-      const counts = await Promise.all(serf.agents.map(async (a) => new Set((await a.readEvents()).filter((e) => e.name === 'outage').map((e) => text(e.payload))).size))
+      const counts = await Promise.all(
+        serf.agents.map(
+          async (a) =>
+            new Set((await a.readEvents()).filter((e) => e.name === 'outage').map((e) => text(e.payload))).size,
+        ),
+      )
       throw new Error(`${error.message}; per node ${counts.join(', ')}\n${bridge.output.slice(-3000)}`)
     })
     for (const events of perNode) expect(lamportFollowsQueue(events, sequences)).toBe(true)
-    expect(bridge.logs.some((l) => l.msg === 'connected to the Serf agent' && l !== bridge.logs.find((m) => m.msg === 'connected to the Serf agent'))).toBe(true)
+    expect(
+      bridge.logs.some(
+        (l) =>
+          l.msg === 'connected to the Serf agent' &&
+          l !== bridge.logs.find((m) => m.msg === 'connected to the Serf agent'),
+      ),
+    ).toBe(true)
     expect(await bridge.stop()).toBe(0)
   }, 300_000)
 })

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateHmacKey } from '../../protocol/signature.ts'
-import { startBridge, stopAllBridges, type BridgeProcess } from '../helpers/bridge-process.ts'
-import { startEdge, stopAllEdges, type LocalEdge } from '../helpers/edge.ts'
+import { type BridgeProcess, startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
+import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
 import { fireBurst } from '../helpers/fire.ts'
-import { startSerfCluster, stopAll, waitFor, type SerfCluster } from '../helpers/serf-agent.ts'
+import { type SerfCluster, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
 
 let dir: string
 let edge: LocalEdge
@@ -71,9 +71,12 @@ describe('metrics, health, standby and takeover', () => {
     expect(await health.json()).toMatchObject({ healthy: true, role: 'active', serfConnected: true })
     const metrics = await (await fetch(`${base}/metrics`)).text()
     expect(metrics).toMatch(/^serf_edge_bridge_events_emitted_total 3$/m)
-    await waitFor(async () => /^serf_edge_bridge_events_acked_total 3$/m.test(await (await fetch(`${base}/metrics`)).text()), {
-      what: 'three acked events in the metrics',
-    })
+    await waitFor(
+      async () => /^serf_edge_bridge_events_acked_total 3$/m.test(await (await fetch(`${base}/metrics`)).text()),
+      {
+        what: 'three acked events in the metrics',
+      },
+    )
     expect(metrics).toMatch(/^serf_edge_bridge_rpc_latency_seconds_count\{command="event"\} 3$/m)
     expect(metrics).toMatch(/^serf_edge_bridge_lease_held 1$/m)
   })
@@ -86,7 +89,9 @@ describe('metrics, health, standby and takeover', () => {
     await active.kill()
     await standby.waitForLog(/lease acquired/, 30_000)
     await fireBurst(edge, 'ops', 1, () => ({ name: 'after-takeover', payload: 'x' }))
-    await waitFor(async () => (await payloadsAtAgent('after-takeover')).length === 1, { what: 'the event after takeover' })
+    await waitFor(async () => (await payloadsAtAgent('after-takeover')).length === 1, {
+      what: 'the event after takeover',
+    })
     expect(await standby.stop()).toBe(0)
   })
 })
@@ -104,14 +109,20 @@ describe('the edge going away', () => {
     expect(delays[2]!).toBeGreaterThan(delays[0]!)
     await edge.start()
     await fireBurst(edge, 'ops', 2, (i) => ({ name: 'after-outage', payload: String(i), coalesce: false }), 1)
-    await waitFor(async () => (await payloadsAtAgent('after-outage')).length === 2, { timeoutMs: 60_000, what: 'events after the outage' })
+    await waitFor(async () => (await payloadsAtAgent('after-outage')).length === 2, {
+      timeoutMs: 60_000,
+      what: 'events after the outage',
+    })
 
     await bridge.stop()
     await fireBurst(edge, 'ops', 2, (i) => ({ name: 'across-restart', payload: String(i), coalesce: false }), 1)
     await edge.stop()
     await edge.start()
     const again = startBridge(options('patient'))
-    await waitFor(async () => (await payloadsAtAgent('across-restart')).length === 2, { timeoutMs: 60_000, what: 'events queued before the edge restart' })
+    await waitFor(async () => (await payloadsAtAgent('across-restart')).length === 2, {
+      timeoutMs: 60_000,
+      what: 'events queued before the edge restart',
+    })
     expect(await again.stop()).toBe(0)
   })
 })

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitForEvent } from '../../client/sdk.ts'
-import { startBridge, stopAllBridges, type BridgeProcess } from '../helpers/bridge-process.ts'
-import { startEdge, stopAllEdges, type LocalEdge } from '../helpers/edge.ts'
+import { type BridgeProcess, startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
+import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
 import { fireBurst } from '../helpers/fire.ts'
-import { startSerfCluster, stopAll, waitFor, type SerfCluster } from '../helpers/serf-agent.ts'
+import { type SerfCluster, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
 
 let dir: string
 let edge: LocalEdge
@@ -58,11 +58,14 @@ async function namedOnEveryNode(name: string) {
  * arrived for `quietMs`.
  */
 async function settled(name: string, done: (payloads: string[]) => boolean, quietMs = 3_000) {
-  await waitFor(async () => (await namedOnEveryNode(name)).every((events) => done(events.map((e) => text(e.payload)))), {
-    timeoutMs: 90_000,
-    intervalMs: 250,
-    what: `every "${name}" event on every node`,
-  })
+  await waitFor(
+    async () => (await namedOnEveryNode(name)).every((events) => done(events.map((e) => text(e.payload)))),
+    {
+      timeoutMs: 90_000,
+      intervalMs: 250,
+      what: `every "${name}" event on every node`,
+    },
+  )
   let last = ''
   let since = Date.now()
   return waitFor(
@@ -110,20 +113,34 @@ describe("Serf's refusals", () => {
       1,
     )
     const wait = (id: string) =>
-      waitForEvent({ edgeUrl: edge.url, cluster: 'main', sender: 'ci', key: edge.senderKeys.ci!, id, timeoutMs: 60_000 })
+      waitForEvent({
+        edgeUrl: edge.url,
+        cluster: 'main',
+        sender: 'ci',
+        key: edge.senderKeys.ci!,
+        id,
+        timeoutMs: 60_000,
+      })
     expect((await wait(oversize!.id)).status).toBe('rejected')
     expect((await wait(oversize!.id)).error).toMatch(/exceeds configured limit of 512 bytes/)
     expect((await wait(before!.id)).status).toBe('delivered')
     expect((await wait(after!.id)).status).toBe('delivered')
     const perNode = await settled('sized', (payloads) => payloads.includes('ok-0') && payloads.includes('ok-2'))
     for (const events of perNode) expect(events.map((e) => text(e.payload)).sort()).toEqual(['ok-0', 'ok-2'])
-    expect(bridge.logs.some((l) => l.msg === 'Serf refused an event' && /512 bytes/.test(String(l.serfError)))).toBe(true)
+    expect(bridge.logs.some((l) => l.msg === 'Serf refused an event' && /512 bytes/.test(String(l.serfError)))).toBe(
+      true,
+    )
   })
 })
 
 describe('an agent with rpc_auth', () => {
   it('works with the token, and without it the bridge stops with a clear message', async () => {
-    const guarded = await startSerfCluster({ dir: join(dir, 'guarded'), nodes: 1, rpcAuth: 'tok-123', logLevel: 'info' })
+    const guarded = await startSerfCluster({
+      dir: join(dir, 'guarded'),
+      nodes: 1,
+      rpcAuth: 'tok-123',
+      logLevel: 'info',
+    })
     const options = {
       edgeUrl: edge.url,
       cluster: 'guarded',

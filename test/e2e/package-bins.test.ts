@@ -58,11 +58,7 @@ describe('npm pack ships both CLIs as JavaScript', () => {
   it('serf-edge runs from node_modules/.bin', async () => {
     const help = await run(join(bin, 'serf-edge'), ['-h'], { env })
     expect(help.stdout).toMatch(/^Usage: serf-edge <command>/)
-    const keygen = await run(
-      join(bin, 'serf-edge'),
-      ['keygen', '-type', 'hmac', '-sender', 'ci', '-json'],
-      { env },
-    )
+    const keygen = await run(join(bin, 'serf-edge'), ['keygen', '-type', 'hmac', '-sender', 'ci', '-json'], { env })
     expect(JSON.parse(keygen.stdout)).toMatchObject({
       type: 'hmac',
       sender: 'ci',

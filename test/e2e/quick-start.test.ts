@@ -65,78 +65,71 @@ afterAll(async () => {
 })
 
 describe('npm start runs the whole pipeline on one machine', () => {
-  it(
-    'prints a command whose event the dev agent handler shows; Ctrl-C stops everything, exit 0',
-    { timeout: 300_000 },
-    async () => {
-      const port = await freePort()
-      const rpcAddr = `127.0.0.1:${await freePort()}`
-      const run = new GroupRun('npm', ['start'], {
-        cwd: dir,
-        env: cleanEnv({ PORT: String(port), SERF_RPC_ADDR: rpcAddr }),
-      })
-      const tracked = { run, pgids: [] as number[] }
-      runs.push(tracked)
-      await run.waitForOutput(/^Fire a first event/m)
-      expect(run.output).toContain('Using secrets defined in .dev.vars')
-      expect(run.output).toContain('.dev.vars created with new development keys')
-      const command = printedCommand(run.output)
-      expect(command).toBe('node --env-file=.serf-edge/dev.env client/cli.ts event -wait deploy v1')
+  it('prints a command whose event the dev agent handler shows; Ctrl-C stops everything, exit 0', {
+    timeout: 300_000,
+  }, async () => {
+    const port = await freePort()
+    const rpcAddr = `127.0.0.1:${await freePort()}`
+    const run = new GroupRun('npm', ['start'], {
+      cwd: dir,
+      env: cleanEnv({ PORT: String(port), SERF_RPC_ADDR: rpcAddr }),
+    })
+    const tracked = { run, pgids: [] as number[] }
+    runs.push(tracked)
+    await run.waitForOutput(/^Fire a first event/m)
+    expect(run.output).toContain('Using secrets defined in .dev.vars')
+    expect(run.output).toContain('.dev.vars created with new development keys')
+    const command = printedCommand(run.output)
+    expect(command).toBe('node --env-file=.serf-edge/dev.env client/cli.ts event -wait deploy v1')
 
-      const fired = await sh('/bin/sh', ['-c', command], { cwd: dir, env: cleanEnv({}) })
-      expect(fired.stdout).toMatch(/Event 'deploy' delivered/)
-      await run.waitForOutput(
-        /^event +│ received user event "deploy", payload "v1", Lamport time \d+$/m,
-        30_000,
-      )
-      expect(run.output).toMatch(/^bridge +│ batch emitted into Serf {2}from=1 {2}through=1/m)
+    const fired = await sh('/bin/sh', ['-c', command], { cwd: dir, env: cleanEnv({}) })
+    expect(fired.stdout).toMatch(/Event 'deploy' delivered/)
+    await run.waitForOutput(/^event +│ received user event "deploy", payload "v1", Lamport time \d+$/m, 30_000)
+    expect(run.output).toMatch(/^bridge +│ batch emitted into Serf {2}from=1 {2}through=1/m)
 
-      const tree = await processTree(run.pgid)
-      tracked.pgids = [...new Set(tree.map((p) => p.pgid))]
-      const commands = tree.map((p) => p.command).join('\n')
-      expect(commands).toMatch(/wrangler\.js dev/)
-      expect(commands).toMatch(/workerd serve/)
-      expect(commands).toMatch(/serf agent -node=serf-edge-dev/)
-      expect(commands).toMatch(/agent-bridge\/cli\.ts/)
+    const tree = await processTree(run.pgid)
+    tracked.pgids = [...new Set(tree.map((p) => p.pgid))]
+    const commands = tree.map((p) => p.command).join('\n')
+    expect(commands).toMatch(/wrangler\.js dev/)
+    expect(commands).toMatch(/workerd serve/)
+    expect(commands).toMatch(/serf agent -node=serf-edge-dev/)
+    expect(commands).toMatch(/agent-bridge\/cli\.ts/)
 
-      run.signalGroup('SIGINT')
-      expect(await run.exited).toEqual({ code: 0, signal: null })
-      expect(run.output).toMatch(/^bridge +│ lease released$/m)
-      expect(run.output.indexOf('lease released')).toBeLessThan(run.output.indexOf('stopping edge'))
-      const pids = tree.map((p) => p.pid)
-      expect(await survivors(pids, tracked.pgids)).toEqual([])
-    },
-  )
+    run.signalGroup('SIGINT')
+    expect(await run.exited).toEqual({ code: 0, signal: null })
+    expect(run.output).toMatch(/^bridge +│ lease released$/m)
+    expect(run.output.indexOf('lease released')).toBeLessThan(run.output.indexOf('stopping edge'))
+    const pids = tree.map((p) => p.pid)
+    expect(await survivors(pids, tracked.pgids)).toEqual([])
+  })
 
-  it(
-    'without serf on PATH, keeps the edge up, says how to install Serf, and stops on SIGTERM',
-    { timeout: 300_000 },
-    async () => {
-      const port = await freePort()
-      const rpcAddr = `127.0.0.1:${await freePort()}`
-      // Only node on PATH; `node scripts/dev.ts` is what `npm start` execs.
-      const env = cleanEnv({ PORT: String(port), SERF_RPC_ADDR: rpcAddr, PATH: NODE_DIR })
-      const run = new GroupRun(process.execPath, ['scripts/dev.ts'], { cwd: dir, env })
-      const tracked = { run, pgids: [] as number[] }
-      runs.push(tracked)
-      await run.waitForOutput(/^Fire a first event/m)
-      expect(run.output).toMatch(/no Serf agent answers at .*, and there is no serf on PATH/)
-      expect(run.output).toContain('sudo apt-get install serf')
-      expect(run.output).toContain('https://releases.hashicorp.com/serf/')
-      expect(run.output).toMatch(/serf agent -node=serf-edge-dev -bind=127\.0\.0\.1:\d+ -rpc-addr=/)
-      const command = printedCommand(run.output)
-      expect(command).toBe('node --env-file=.serf-edge/dev.env client/cli.ts event deploy v1')
-      const fired = await sh('/bin/sh', ['-c', command], { cwd: dir, env })
-      expect(fired.stdout).toMatch(/Event 'deploy' queued at the edge/)
+  it('without serf on PATH, keeps the edge up, says how to install Serf, and stops on SIGTERM', {
+    timeout: 300_000,
+  }, async () => {
+    const port = await freePort()
+    const rpcAddr = `127.0.0.1:${await freePort()}`
+    // Only node on PATH; `node scripts/dev.ts` is what `npm start` execs.
+    const env = cleanEnv({ PORT: String(port), SERF_RPC_ADDR: rpcAddr, PATH: NODE_DIR })
+    const run = new GroupRun(process.execPath, ['scripts/dev.ts'], { cwd: dir, env })
+    const tracked = { run, pgids: [] as number[] }
+    runs.push(tracked)
+    await run.waitForOutput(/^Fire a first event/m)
+    expect(run.output).toMatch(/no Serf agent answers at .*, and there is no serf on PATH/)
+    expect(run.output).toContain('sudo apt-get install serf')
+    expect(run.output).toContain('https://releases.hashicorp.com/serf/')
+    expect(run.output).toMatch(/serf agent -node=serf-edge-dev -bind=127\.0\.0\.1:\d+ -rpc-addr=/)
+    const command = printedCommand(run.output)
+    expect(command).toBe('node --env-file=.serf-edge/dev.env client/cli.ts event deploy v1')
+    const fired = await sh('/bin/sh', ['-c', command], { cwd: dir, env })
+    expect(fired.stdout).toMatch(/Event 'deploy' queued at the edge/)
 
-      const tree = await processTree(run.pgid)
-      tracked.pgids = [...new Set(tree.map((p) => p.pgid))]
-      process.kill(run.pgid, 'SIGTERM')
-      expect(await run.exited).toEqual({ code: 0, signal: null })
-      const pids = tree.map((p) => p.pid)
-      expect(await survivors(pids, tracked.pgids)).toEqual([])
-    },
-  )
+    const tree = await processTree(run.pgid)
+    tracked.pgids = [...new Set(tree.map((p) => p.pgid))]
+    process.kill(run.pgid, 'SIGTERM')
+    expect(await run.exited).toEqual({ code: 0, signal: null })
+    const pids = tree.map((p) => p.pid)
+    expect(await survivors(pids, tracked.pgids)).toEqual([])
+  })
 })
 
 describe('development keys are generated only where they are missing', () => {
@@ -168,7 +161,7 @@ describe('development keys are generated only where they are missing', () => {
     const root = join(keysDir, 'existing')
     await mkdir(root)
     const paths = devPaths(root)
-    const mine = 'whsec_' + Buffer.alloc(32, 7).toString('base64')
+    const mine = `whsec_${Buffer.alloc(32, 7).toString('base64')}`
     const before = `# my own\nSENDER_KEYS_DEV="${mine}"\nOTHER=1`
     await writeFile(paths.devVars, before)
     const result = await ensureDevKeys(paths)
@@ -184,7 +177,7 @@ describe('development keys are generated only where they are missing', () => {
     const root = join(keysDir, 'ed25519')
     await mkdir(root)
     const paths = devPaths(root)
-    const publicKey = 'whpk_' + Buffer.alloc(32, 1).toString('base64')
+    const publicKey = `whpk_${Buffer.alloc(32, 1).toString('base64')}`
     await writeFile(paths.devVars, `SENDER_KEYS_DEV=${publicKey}\n`)
     await expect(ensureDevKeys(paths)).rejects.toThrow(/SERF_EDGE_KEY in \.serf-edge\/dev\.env/)
     expect(await readFile(paths.devVars, 'utf8')).toBe(`SENDER_KEYS_DEV=${publicKey}\n`)

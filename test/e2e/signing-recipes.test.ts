@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
-import { startEdge, stopAllEdges, type LocalEdge } from '../helpers/edge.ts'
-import { startSerfCluster, stopAll, waitFor, type SerfCluster } from '../helpers/serf-agent.ts'
+import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
+import { type SerfCluster, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
 
 const run = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -61,22 +61,34 @@ async function readmeRecipe(): Promise<string> {
   return file
 }
 
-const env = (sender: string) => ({ ...process.env, EDGE: edge.url, CLUSTER: 'staging', SENDER: sender, SECRET: edge.senderKeys[sender]! })
+const env = (sender: string) => ({
+  ...process.env,
+  EDGE: edge.url,
+  CLUSTER: 'staging',
+  SENDER: sender,
+  SECRET: edge.senderKeys[sender]!,
+})
 
 describe('the README recipe with curl and openssl', () => {
   it('is accepted, and the event reaches the agent', async () => {
     const { stdout } = await run('bash', [await readmeRecipe(), 'deploy', 'from-curl'], { env: env('chatops') })
     expect(JSON.parse(stdout)).toMatchObject({ cluster: 'staging', status: 'queued' })
-    await waitFor(async () => (await serf.agents[0]!.readEvents()).some((e) => new TextDecoder().decode(e.payload) === 'from-curl'), {
-      timeoutMs: 30_000,
-      what: 'the curl event at the agent',
-    })
+    await waitFor(
+      async () => (await serf.agents[0]!.readEvents()).some((e) => new TextDecoder().decode(e.payload) === 'from-curl'),
+      {
+        timeoutMs: 30_000,
+        what: 'the curl event at the agent',
+      },
+    )
   })
 
   it('is refused by the edge with the problem text for a name outside the scope', async () => {
     const failed = await run('bash', [await readmeRecipe(), 'reboot'], { env: env('chatops') }).catch((e) => e)
     expect(failed.code).toBe(22)
-    expect(JSON.parse(failed.stdout)).toMatchObject({ status: 403, detail: 'sender "chatops" may not fire event "reboot"' })
+    expect(JSON.parse(failed.stdout)).toMatchObject({
+      status: 403,
+      detail: 'sender "chatops" may not fire event "reboot"',
+    })
   })
 })
 
@@ -107,7 +119,13 @@ describe('v1a signatures made with Node crypto', () => {
 describe('the serf-edge CLI against the real edge', () => {
   const cli = (args: string[], sender = 'ci') =>
     run(process.execPath, [join(ROOT, 'client/cli.ts'), ...args], {
-      env: { ...process.env, SERF_EDGE_URL: edge.url, SERF_EDGE_CLUSTER: 'staging', SERF_EDGE_SENDER: sender, SERF_EDGE_KEY: edge.senderKeys[sender]! },
+      env: {
+        ...process.env,
+        SERF_EDGE_URL: edge.url,
+        SERF_EDGE_CLUSTER: 'staging',
+        SERF_EDGE_SENDER: sender,
+        SERF_EDGE_KEY: edge.senderKeys[sender]!,
+      },
     }).then(
       (r) => ({ code: 0, ...r }),
       (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),

@@ -2,7 +2,7 @@
  * Runs `agent-bridge` as the real process operators run (`node agent-bridge/cli.ts`), keeps
  * its JSON log lines for assertions, and stops it by pid.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import { waitFor } from './serf-agent.ts'
 
@@ -50,7 +50,10 @@ export class BridgeProcess {
 
   /** Wait for a log line whose `msg` matches. */
   waitForLog(pattern: RegExp, timeoutMs = 30_000) {
-    return waitFor(() => this.logs.find((l) => pattern.test(String(l.msg))), { timeoutMs, what: `bridge log ${pattern}` })
+    return waitFor(() => this.logs.find((l) => pattern.test(String(l.msg))), {
+      timeoutMs,
+      what: `bridge log ${pattern}`,
+    })
   }
 
   /** SIGTERM and wait for the exit code. */

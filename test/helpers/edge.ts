@@ -3,7 +3,7 @@
  * Object persisted to a folder) on a free loopback port, with development keys made for the
  * test. Every process started is stopped by pid, also when a test fails.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { generateHmacKey } from '../../protocol/signature.ts'
@@ -122,19 +122,31 @@ export async function startEdge(options: EdgeOptions): Promise<LocalEdge> {
     vars[secretName('BRIDGE_KEYS', id)] = bridgeKeys[id]
   }
   const envFile = join(options.dir, 'edge.env')
-  await writeFile(envFile, Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 })
+  await writeFile(
+    envFile,
+    `${Object.entries(vars)
+      .map(([k, v]) => `${k}='${v}'`)
+      .join('\n')}\n`,
+    { mode: 0o600 },
+  )
   const port = await freePort()
   const inspector = await freePort()
   const args = [
     join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
     'dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--inspector-port', String(inspector),
-    '--env-file', envFile,
-    '--persist-to', join(options.dir, 'state'),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspector),
+    '--env-file',
+    envFile,
+    '--persist-to',
+    join(options.dir, 'state'),
     '--show-interactive-dev-session=false',
-    '--log-level', 'info',
+    '--log-level',
+    'info',
   ]
   const edge = new LocalEdge(`http://127.0.0.1:${port}`, args, senderKeys, bridgeKeys)
   await edge.start()

@@ -3,7 +3,7 @@
  * in its own process group like a terminal's foreground job, and a look into /proc for what it
  * left behind.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { chmod, copyFile, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -49,9 +49,7 @@ export class GroupRun {
     const keep = (chunk: Buffer) => (this.#output += chunk.toString('utf8'))
     this.#child.stdout!.on('data', keep)
     this.#child.stderr!.on('data', keep)
-    this.exited = new Promise((resolve) =>
-      this.#child.once('exit', (code, signal) => resolve({ code, signal })),
-    )
+    this.exited = new Promise((resolve) => this.#child.once('exit', (code, signal) => resolve({ code, signal })))
   }
 
   /** The process group id: the leader's pid. */
@@ -127,7 +125,5 @@ export async function processTree(pid: number): Promise<ProcInfo[]> {
 
 /** Processes still running (zombies aside) that are one of `pids` or in one of `pgids`. */
 export async function survivors(pids: number[], pgids: number[]): Promise<ProcInfo[]> {
-  return (await processes()).filter(
-    (p) => p.state !== 'Z' && (pids.includes(p.pid) || pgids.includes(p.pgid)),
-  )
+  return (await processes()).filter((p) => p.state !== 'Z' && (pids.includes(p.pid) || pgids.includes(p.pgid)))
 }

@@ -2,12 +2,12 @@
  * Starts real `serf agent` processes on loopback for tests, each with an event handler that
  * records every user event it runs for, and stops every one of them by pid.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
-import { connect } from 'node:net'
-import { freeGossipPort } from '../../scripts/dev/net.ts'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { freeGossipPort } from '../../scripts/dev/net.ts'
 
 const SERF = process.env.SERF_BIN ?? 'serf'
 const EVENTS_FILE_ENV = 'SERF_TEST_EVENTS_FILE'
@@ -238,7 +238,10 @@ export async function startSerfCluster(options: SerfClusterOptions): Promise<Ser
   try {
     await agents[0].start()
     await Promise.all(agents.slice(1).map((agent) => agent.start([agents[0].bindAddr])))
-    const all = agents.map((agent) => agent.name).sort().join(',')
+    const all = agents
+      .map((agent) => agent.name)
+      .sort()
+      .join(',')
     await waitFor(
       async () => {
         const views = await Promise.all(agents.map((agent) => agent.aliveMembers()))

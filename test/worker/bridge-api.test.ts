@@ -1,6 +1,7 @@
 /** Bridge API: long-poll, ack with outcomes, one lease holder with fencing, expiry, pruning. */
-import { env } from 'cloudflare:workers'
+
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { PollResponse } from '../../protocol/wire.ts'
 import { bridge, fire, get, problem } from './helpers.ts'
@@ -14,7 +15,11 @@ const page = async (res: Response) => {
 }
 
 const statusOf = async (cluster: string, id: string) =>
-  ((await (await get(`/v1/clusters/${cluster}/events/${id}`)).json()) as { status: string; error?: string; settledAt?: string })
+  (await (await get(`/v1/clusters/${cluster}/events/${id}`)).json()) as {
+    status: string
+    error?: string
+    settledAt?: string
+  }
 
 describe('long-poll', () => {
   it('hands out queued events in order with their payload and coalesce flag', async () => {
@@ -58,7 +63,7 @@ describe('long-poll', () => {
 })
 
 describe('ack', () => {
-  it('settles events as delivered or rejected with Serf\'s text, shown by the status API', async () => {
+  it("settles events as delivered or rejected with Serf's text, shown by the status API", async () => {
     const ok = await fire('staging', { name: 'ok' })
     const bad = await fire('staging', { name: 'bad' })
     const later = await fire('staging', { name: 'later' })
@@ -72,7 +77,10 @@ describe('ack', () => {
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ delivered: bad.sequence - 1, rejected: 1, settledThrough: bad.sequence })
     expect(await statusOf('staging', ok.id)).toMatchObject({ status: 'delivered', settledAt: expect.any(String) })
-    expect(await statusOf('staging', bad.id)).toMatchObject({ status: 'rejected', error: 'user event exceeds limit of 512 bytes' })
+    expect(await statusOf('staging', bad.id)).toMatchObject({
+      status: 'rejected',
+      error: 'user event exceeds limit of 512 bytes',
+    })
     expect(await statusOf('staging', later.id)).toMatchObject({ status: 'queued' })
     const rest = await page(await poll('staging', 'bridge-w', 0))
     expect(rest.events.map((e) => e.id)).toEqual([later.id])
@@ -106,7 +114,11 @@ describe('one active bridge per cluster', () => {
     const b = await page(await poll('fleeting', 'bridge-b', 0))
     expect(b.lease.token).toBeGreaterThan(a.lease.token)
     expect(b.events.map((e) => e.id)).toEqual([second.id])
-    const stale = await bridge('fleeting', 'ack', { bridgeId: 'bridge-a', leaseToken: a.lease.token, through: second.sequence })
+    const stale = await bridge('fleeting', 'ack', {
+      bridgeId: 'bridge-a',
+      leaseToken: a.lease.token,
+      through: second.sequence,
+    })
     expect(stale.status).toBe(409)
     expect(await problem(stale)).toMatchObject({ type: 'urn:serf-edge:problem:lease-lost', holder: 'bridge-b' })
     expect(await statusOf('fleeting', second.id)).toMatchObject({ status: 'queued' })
@@ -146,8 +158,10 @@ describe('expiry and retention', () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true)
     expect((await get(`/v1/clusters/prod/events/${old.id}`)).status).toBe(404)
     expect(await statusOf('prod', kept.id)).toMatchObject({ status: 'queued' })
-    const remaining = await runInDurableObject(stub, (_, state) =>
-      state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM events WHERE id = ?', old.id).one().n,
+    const remaining = await runInDurableObject(
+      stub,
+      (_, state) =>
+        state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM events WHERE id = ?', old.id).one().n,
     )
     expect(remaining).toBe(0)
     const next = await fire('prod', { name: 'after-prune' })

@@ -1,9 +1,10 @@
 /** Invalid configuration fails every request with a problem naming what is wrong. */
-import { env } from 'cloudflare:workers'
+
 import { createExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import app from '../../src/index.ts'
 import { parseConfig } from '../../src/config.ts'
+import app from '../../src/index.ts'
 
 const good = () => ({
   CLUSTER_QUEUE: env.CLUSTER_QUEUE,

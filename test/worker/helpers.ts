@@ -53,11 +53,15 @@ export async function fire(cluster: string, event: Record<string, unknown>, opti
 
 /** A signed bridge call (`poll`, `ack`, `release`). */
 export function bridge(cluster: string, action: string, body: Record<string, unknown>, options: SignedOptions = {}) {
-  return post(`/v1/clusters/${cluster}/bridge/${action}`, { cluster, ...body }, {
-    sender: null,
-    keys: [env.TEST_KEYS.bridge],
-    ...options,
-  })
+  return post(
+    `/v1/clusters/${cluster}/bridge/${action}`,
+    { cluster, ...body },
+    {
+      sender: null,
+      keys: [env.TEST_KEYS.bridge],
+      ...options,
+    },
+  )
 }
 
 /** Read a problem answer and check its media type. */

@@ -78,7 +78,12 @@ describe("Serf's user_event_size_limit is enforced at ingest", () => {
   // and a 512-byte limit that leaves 474 bytes of name plus payload.
   it('an event Serf would refuse after encoding is 413 naming the limit, the size and the room', async () => {
     const res = await post(events(), { cluster: 'staging', name: 'deploy', payload: 'x'.repeat(469) })
-    const body = await refused(res, 413, 'event-too-large', /475 bytes.*user_event_size_limit of 512 bytes.*at most 474 bytes/)
+    const body = await refused(
+      res,
+      413,
+      'event-too-large',
+      /475 bytes.*user_event_size_limit of 512 bytes.*at most 474 bytes/,
+    )
     expect(body).toMatchObject({ limit: 512, size: 475, maxSize: 474 })
   })
 
@@ -112,11 +117,21 @@ describe("Serf's user_event_size_limit is enforced at ingest", () => {
 
 describe('cluster and scope', () => {
   it('an unknown cluster is 404', async () => {
-    await refused(await post(events('nowhere'), { cluster: 'nowhere', name: 'deploy' }), 404, 'unknown-cluster', /"nowhere"/)
+    await refused(
+      await post(events('nowhere'), { cluster: 'nowhere', name: 'deploy' }),
+      404,
+      'unknown-cluster',
+      /"nowhere"/,
+    )
   })
 
   it('a body naming another cluster than the path is refused (replay against another cluster)', async () => {
-    await refused(await post(events('prod'), { cluster: 'staging', name: 'deploy' }), 400, 'cluster-mismatch', /"staging".*"prod"/)
+    await refused(
+      await post(events('prod'), { cluster: 'staging', name: 'deploy' }),
+      400,
+      'cluster-mismatch',
+      /"staging".*"prod"/,
+    )
   })
 
   it('a sender limited to some clusters gets 403 elsewhere', async () => {

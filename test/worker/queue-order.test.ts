@@ -1,6 +1,6 @@
 /** Sequence numbers: strictly increasing, no gaps, no duplicates, under concurrency. */
 import { describe, expect, it } from 'vitest'
-import { fire, get, problem, post } from './helpers.ts'
+import { fire, get, post, problem } from './helpers.ts'
 
 describe('the cluster queue orders events', () => {
   it('200 concurrent signed posts become sequences 1..200 without gap or duplicate', async () => {
@@ -36,7 +36,7 @@ describe('event status', () => {
     })
   })
 
-  it("another sender cannot read it, and an unknown id is 404", async () => {
+  it('another sender cannot read it, and an unknown id is 404', async () => {
     const accepted = await fire('staging', { name: 'deploy' })
     expect((await get(`/v1/clusters/staging/events/${accepted.id}`, { sender: 'chatops' })).status).toBe(404)
     const res = await get('/v1/clusters/staging/events/evt_nope')

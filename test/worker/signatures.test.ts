@@ -41,7 +41,7 @@ describe('signatures that verify', () => {
   })
 
   it('a header carrying an old and a new signature verifies with either key configured', async () => {
-    const unknownOld = 'whsec_' + btoa('an-old-key-no-longer-configured!')
+    const unknownOld = `whsec_${btoa('an-old-key-no-longer-configured!')}`
     expect((await post(path, body(), { keys: [unknownOld, env.TEST_KEYS.ci[1]!] })).status).toBe(202)
   })
 })
