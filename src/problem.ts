@@ -3,34 +3,9 @@
  * throws a `ProblemError`; `onError` in index.ts turns it into `application/problem+json`.
  */
 
-/** Stable problem types; README lists each with its status. */
-export const PROBLEMS = {
-  'malformed-json': { status: 400, title: 'Malformed JSON body' },
-  'invalid-event': { status: 422, title: 'Invalid event' },
-  'invalid-request': { status: 422, title: 'Invalid request' },
-  'cluster-mismatch': { status: 400, title: 'Body names another cluster than the path' },
-  'unsupported-media-type': { status: 415, title: 'Body must be application/json' },
-  'body-too-large': { status: 413, title: 'Request body too large' },
-  'event-too-large': { status: 413, title: "Event exceeds the cluster's Serf size limit" },
-  unauthenticated: { status: 401, title: 'Request not authenticated' },
-  forbidden: { status: 403, title: "Outside the sender's scope" },
-  'unknown-cluster': { status: 404, title: 'Unknown cluster' },
-  'unknown-event': { status: 404, title: 'Unknown event' },
-  'not-found': { status: 404, title: 'No such endpoint' },
-  'method-not-allowed': { status: 405, title: 'Method not allowed' },
-  'request-id-reused': { status: 409, title: 'Request id already used for another body' },
-  'lease-held': { status: 409, title: 'Another bridge holds the lease' },
-  'lease-lost': { status: 409, title: 'Lease is no longer held by this bridge' },
-  'queue-full': { status: 429, title: 'Cluster queue is full' },
-  'invalid-config': { status: 500, title: 'Edge configuration is invalid' },
-  internal: { status: 500, title: 'Internal error' },
-} as const
+import { PROBLEMS, type ProblemType, problemTypeUri } from '../protocol/problem.ts'
 
-/** A problem type slug. */
-export type ProblemType = keyof typeof PROBLEMS
-
-/** The URI that names a problem type in the `type` member. */
-export const problemTypeUri = (type: ProblemType): string => `urn:serf-edge:problem:${type}`
+export { PROBLEMS, type ProblemType, problemTypeUri }
 
 /**
  * A refusal with everything the caller needs to act on it.
