@@ -7,10 +7,11 @@ import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { parseFlags, UsageError } from '../client/cli-flags.ts'
-import { parseDuration } from '../protocol/duration.ts'
+import { formatDuration, parseDuration } from '../protocol/duration.ts'
 import { CLUSTER_ID } from '../protocol/event.ts'
+import { parseFlags, UsageError } from '../protocol/flags.ts'
 import { importSignKey, KeyFormatError, type SignKey } from '../protocol/signature.ts'
+import { MAX_POLL_WAIT_MS } from '../protocol/wire.ts'
 import { Bridge, BridgeFatalError } from './bridge.ts'
 import { CursorFileError, CursorStore } from './cursor-store.ts'
 import { EdgeClient } from './edge-client.ts'
@@ -42,7 +43,7 @@ Options (each also from the environment variable shown):
                           one event at a time: stay below both
   -max-event-queue=N      Pace so Serf's event queue stays under N (default    SERF_EDGE_MAX_EVENT_QUEUE
                           32, about one gossip packet)
-  -poll-wait=DURATION     Long-poll wait (default 25s)                         SERF_EDGE_POLL_WAIT
+  -poll-wait=DURATION     Long-poll wait (default and most ${formatDuration(MAX_POLL_WAIT_MS)})                SERF_EDGE_POLL_WAIT
   -metrics-addr=ADDR      /metrics and /healthz (default 127.0.0.1:9464;        SERF_EDGE_METRICS_ADDR
                           empty disables)
   -log-level=LEVEL        trace, debug, info, warn, error (default info)        SERF_EDGE_LOG_LEVEL
@@ -124,7 +125,7 @@ export async function resolveConfig(
     })
   if (!keyText?.trim())
     throw new UsageError('-bridge-key or -bridge-key-file is required (or set SERF_EDGE_BRIDGE_KEY)')
-  let pollWaitMs = 25_000
+  let pollWaitMs = MAX_POLL_WAIT_MS
   const pollWait = pick('poll-wait', 'SERF_EDGE_POLL_WAIT')
   if (pollWait) {
     try {
@@ -146,7 +147,7 @@ export async function resolveConfig(
     batchSize: int('batch-size', 'SERF_EDGE_BATCH_SIZE', 256, 1, 1000),
     maxEventQueue: int('max-event-queue', 'SERF_EDGE_MAX_EVENT_QUEUE', 32, 1, 400),
     maxRate: int('max-rate', 'SERF_EDGE_MAX_RATE', 25, 0, 1_000_000),
-    pollWaitMs: Math.min(pollWaitMs, 25_000),
+    pollWaitMs: Math.min(pollWaitMs, MAX_POLL_WAIT_MS),
     metricsAddr: pick('metrics-addr', 'SERF_EDGE_METRICS_ADDR') ?? '127.0.0.1:9464',
     logLevel: pick('log-level', 'SERF_EDGE_LOG_LEVEL') || 'info',
   }

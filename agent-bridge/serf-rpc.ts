@@ -4,6 +4,7 @@
  */
 import { connect as dial, type Socket } from 'node:net'
 import { decodeMultiStream, encode } from '@msgpack/msgpack'
+import { type BackoffPolicy, backoffDelay, sleep } from '../protocol/timing.ts'
 import {
   COMMANDS,
   type CommandName,
@@ -90,7 +91,7 @@ export class SerfRpcClient {
   #port: number
   #authKey: string
   #timeoutMs: number
-  #backoff: { initialDelayMs: number; maxDelayMs: number; multiplier: number }
+  #backoff: BackoffPolicy
   #conn: Connection | undefined
   #connecting: Promise<void> | undefined
   #seq = 0
@@ -103,7 +104,8 @@ export class SerfRpcClient {
     this.#port = port
     this.#authKey = options.authKey ?? ''
     this.#timeoutMs = options.requestTimeoutMs ?? 10_000
-    this.#backoff = { initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2, ...options.backoff }
+    const { initialDelayMs = 100, maxDelayMs = 5_000, multiplier = 2 } = options.backoff ?? {}
+    this.#backoff = { initialMs: initialDelayMs, maxMs: maxDelayMs, multiplier }
   }
 
   /** True once `handshake` (and `auth`) succeeded, until the connection drops. */
@@ -134,11 +136,9 @@ export class SerfRpcClient {
       } catch (error) {
         const retryable = error instanceof SerfConnectionError || error instanceof SerfTimeoutError
         if (!retryable) throw error
-        const { initialDelayMs, maxDelayMs, multiplier } = this.#backoff
-        const ceiling = Math.min(maxDelayMs, initialDelayMs * multiplier ** (attempt - 1))
-        const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2)
+        const delayMs = backoffDelay(this.#backoff, attempt)
         onRetry?.({ attempt, delayMs, error })
-        await wait(delayMs, stop)
+        await sleep(delayMs, stop)
       }
     }
   }
@@ -291,19 +291,4 @@ function parseAddress(address: string): { host: string; port: number } {
   const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address)
   if (!match) throw new SerfRpcError(`invalid Serf RPC address '${address}', want host:port`)
   return { host: match[1] || '127.0.0.1', port: Number(match[2]) }
-}
-
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
 }

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
 import { z } from 'zod'
-import { UsageError } from './cli-flags.ts'
+import { UsageError } from '../protocol/flags.ts'
 
 /** What every edge command needs, fully resolved. */
 export interface EdgeTarget {

@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url'
 import { utf8 } from '../protocol/bytes.ts'
 import { formatDuration } from '../protocol/duration.ts'
 import { CLUSTER_ID } from '../protocol/event.ts'
+import { parseFlags, UsageError } from '../protocol/flags.ts'
 import { generateEd25519Key, generateHmacKey, KeyFormatError } from '../protocol/signature.ts'
 import type { EventStatus } from '../protocol/wire.ts'
 import { EDGE_FLAGS, type EdgeSettings, requireEdgeTarget, resolveEdgeSettings } from './cli-config.ts'
-import { parseFlags, UsageError } from './cli-flags.ts'
 import { keygenJson, keygenText } from './cli-keygen.ts'
 import {
   acceptedText,

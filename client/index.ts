@@ -7,6 +7,7 @@
  * const final = await waitForEvent({ ...edge, id })
  */
 
+export { newRequestId } from '../protocol/edge-request.ts'
 export {
   type GeneratedKey,
   generateEd25519Key,
@@ -14,7 +15,7 @@ export {
   KeyFormatError,
 } from '../protocol/signature.ts'
 export type { EventAccepted, EventState, EventStatus } from '../protocol/wire.ts'
-export { DEFAULT_RETRY, newRequestId, type RetryOptions } from './edge-request.ts'
+export { DEFAULT_RETRY, type RetryOptions } from './edge-request.ts'
 export {
   ClientConfigError,
   EdgeProblemError,

@@ -2,8 +2,8 @@
  * The sender SDK: fire a Serf user event through the edge, read its status, wait for its outcome.
  * fetch and WebCrypto only, so it runs in Node ≥ 22 and in Workers alike.
  */
-import { z } from 'zod'
 import { toBase64 } from '../protocol/bytes.ts'
+import { newRequestId } from '../protocol/edge-request.ts'
 import {
   CLUSTER_ID,
   DEFAULT_USER_EVENT_SIZE_LIMIT,
@@ -13,15 +13,9 @@ import {
   toSerfEvent,
 } from '../protocol/event.ts'
 import { importSignKey, KeyFormatError } from '../protocol/signature.ts'
-import type { EventAccepted, EventStatus } from '../protocol/wire.ts'
-import {
-  DEFAULT_RETRY,
-  type EdgeConnection,
-  newRequestId,
-  type RetryOptions,
-  sendSigned,
-  sleep,
-} from './edge-request.ts'
+import { sleep } from '../protocol/timing.ts'
+import { type EventAccepted, type EventStatus, eventAcceptedSchema, eventStatusSchema } from '../protocol/wire.ts'
+import { DEFAULT_RETRY, type EdgeConnection, type RetryOptions, sendSigned } from './edge-request.ts'
 import { ClientConfigError, EventValidationError, EventWaitTimeoutError } from './errors.ts'
 
 /** Where the edge is and who is talking to it; every call takes these. */
@@ -75,24 +69,9 @@ export interface WaitForEventOptions extends EventStatusOptions {
   onStatus?: (status: EventStatus) => void
 }
 
-const eventAcceptedSchema = z.looseObject({
-  id: z.string(),
-  cluster: z.string(),
-  sequence: z.number(),
-  status: z.literal('queued'),
-})
-
-const eventStatusSchema = z.looseObject({
-  id: z.string(),
-  cluster: z.string(),
-  sequence: z.number(),
-  name: z.string(),
-  coalesce: z.boolean(),
-  status: z.enum(['queued', 'delivered', 'expired', 'rejected']),
-  enqueuedAt: z.string(),
-  settledAt: z.string().optional(),
-  error: z.string().optional(),
-})
+// Fields a newer edge adds to its answers reach the SDK's caller instead of being dropped.
+const acceptedAnswer = eventAcceptedSchema.loose()
+const statusAnswer = eventStatusSchema.loose()
 
 /**
  * Fire a user event: validated here, signed, sent, retried with the same request id until the
@@ -112,7 +91,7 @@ export async function fireEvent(options: FireEventOptions): Promise<EventAccepte
   const requestId = checkRequestId(options.requestId ?? newRequestId())
   const body = eventBody(options)
   const connection = await connect(options)
-  return sendSigned(connection, { method: 'POST', url, body, requestId }, eventAcceptedSchema)
+  return sendSigned(connection, { method: 'POST', url, body, requestId }, acceptedAnswer)
 }
 
 /**
@@ -165,7 +144,7 @@ export async function waitForEvent(options: WaitForEventOptions): Promise<EventS
 function readStatus(connection: EdgeConnection, options: EventStatusOptions): Promise<EventStatus> {
   if (!options.id) throw new ClientConfigError('an event id is required')
   const url = clusterUrl(options, `events/${encodeURIComponent(options.id)}`)
-  return sendSigned(connection, { method: 'GET', url }, eventStatusSchema)
+  return sendSigned(connection, { method: 'GET', url }, statusAnswer)
 }
 
 /** The JSON body of the event, checked with the edge's own schema and Serf's hard size limit. */

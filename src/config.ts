@@ -7,7 +7,7 @@ import { DurationError, parseDuration } from '../protocol/duration.ts'
 import { CLUSTER_ID, DEFAULT_USER_EVENT_SIZE_LIMIT, MAX_USER_EVENT_SIZE_LIMIT } from '../protocol/event.ts'
 import { importVerifyKey, KeyFormatError, type VerifyKey } from '../protocol/signature.ts'
 import { secretName } from '../protocol/wire.ts'
-import { compileEventPatterns } from './auth/scope.ts'
+import { compileEventPatterns, type Scope } from './auth/scope.ts'
 
 /** Per-cluster settings; the queue receives them with every call. */
 export interface ClusterSettings {
@@ -19,12 +19,10 @@ export interface ClusterSettings {
   leaseTtlMs: number
 }
 
-/** A sender: its keys and what it may fire where. */
-export interface SenderConfig {
+/** A sender: its keys and its scope, what it may fire where. */
+export interface SenderConfig extends Scope {
   id: string
   keys: VerifyKey[]
-  clusters: '*' | string[]
-  events: RegExp[]
 }
 
 /** The whole parsed configuration. */

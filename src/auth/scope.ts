@@ -1,5 +1,11 @@
-/** Sender scopes: which clusters a sender may target and which event names it may fire. */
-import type { SenderConfig } from '../config.ts'
+/** Scopes: which clusters a principal (for the API door, a sender) may target and which event names it may fire. */
+
+/** What a principal may do: which clusters, which event names. config.ts parses one per sender. */
+export interface Scope {
+  clusters: '*' | string[]
+  /** Compiled with {@link compileEventPatterns}. */
+  events: RegExp[]
+}
 
 /**
  * Compile event-name patterns: `*` matches any run of characters, everything else is literal.
@@ -16,9 +22,8 @@ export function compileEventPatterns(patterns: string[]): RegExp[] {
 }
 
 /** Whether `sender` may send to `cluster` at all. */
-export const mayUseCluster = (sender: SenderConfig, cluster: string): boolean =>
+export const mayUseCluster = (sender: Scope, cluster: string): boolean =>
   sender.clusters === '*' || sender.clusters.includes(cluster)
 
 /** Whether `sender` may fire an event called `name`. */
-export const mayFire = (sender: SenderConfig, name: string): boolean =>
-  sender.events.some((pattern) => pattern.test(name))
+export const mayFire = (sender: Scope, name: string): boolean => sender.events.some((pattern) => pattern.test(name))

@@ -3,40 +3,19 @@
 import { zValidator } from '@hono/zod-validator'
 import { type Context, Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { z } from 'zod'
-import type { AckResponse, PollResponse } from '../../protocol/wire.ts'
+import {
+  type AckResponse,
+  ackRequestSchema,
+  type PollResponse,
+  pollRequestSchema,
+  type ReleaseResponse,
+  releaseRequestSchema,
+} from '../../protocol/wire.ts'
 import { authenticateBridge } from '../auth/verify.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
 import { invalidBody } from './events.ts'
 import { clusterOf, limitBody, queueOf, requireJson } from './middleware.ts'
-
-/** Longest a poll is held open; below the ~30 s that proxies tolerate for an idle request. */
-export const MAX_POLL_WAIT_MS = 25_000
-
-const bridgeId = z.string().min(1).max(128)
-const sequence = z.number().int().min(0)
-
-const pollSchema = z.strictObject({
-  cluster: z.string(),
-  bridgeId,
-  after: sequence,
-  limit: z.number().int().min(1).max(1000),
-  waitMs: z.number().int().min(0).max(MAX_POLL_WAIT_MS).default(MAX_POLL_WAIT_MS),
-})
-
-const ackSchema = z.strictObject({
-  cluster: z.string(),
-  bridgeId,
-  leaseToken: z.number().int().min(1),
-  through: sequence,
-  rejected: z
-    .array(z.strictObject({ sequence: sequence.min(1), error: z.string().max(2048) }))
-    .max(1000)
-    .default([]),
-})
-
-const releaseSchema = z.strictObject({ cluster: z.string(), bridgeId, leaseToken: z.number().int().min(1) })
 
 const bridge = createMiddleware<AppEnv>(async (c, next) => {
   await authenticateBridge(c, c.get('config'), clusterOf(c).id)
@@ -60,7 +39,7 @@ const guard = [limitBody, requireJson, bridge] as const
 bridgeRoutes.post(
   '/:cluster/bridge/poll',
   ...guard,
-  zValidator('json', pollSchema, invalidBody('invalid-request')),
+  zValidator('json', pollRequestSchema, invalidBody('invalid-request')),
   async (c) => {
     const body = c.req.valid('json')
     const settings = sameCluster(c, body.cluster)
@@ -83,7 +62,7 @@ bridgeRoutes.post(
 bridgeRoutes.post(
   '/:cluster/bridge/ack',
   ...guard,
-  zValidator('json', ackSchema, invalidBody('invalid-request')),
+  zValidator('json', ackRequestSchema, invalidBody('invalid-request')),
   async (c) => {
     const body = c.req.valid('json')
     const settings = sameCluster(c, body.cluster)
@@ -116,11 +95,11 @@ bridgeRoutes.post(
 bridgeRoutes.post(
   '/:cluster/bridge/release',
   ...guard,
-  zValidator('json', releaseSchema, invalidBody('invalid-request')),
+  zValidator('json', releaseRequestSchema, invalidBody('invalid-request')),
   async (c) => {
     const body = c.req.valid('json')
     const settings = sameCluster(c, body.cluster)
     const released = await queueOf(c, settings.id).release(body.bridgeId, body.leaseToken)
-    return c.json({ released })
+    return c.json({ released } satisfies ReleaseResponse)
   },
 )

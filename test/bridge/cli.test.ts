@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { resolveConfig } from '../../agent-bridge/cli.ts'
+import { MAX_POLL_WAIT_MS } from '../../protocol/wire.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const run = promisify(execFile)
@@ -22,7 +23,7 @@ describe('agent-bridge configuration', () => {
       batchSize: 256,
       maxRate: 25,
       maxEventQueue: 32,
-      pollWaitMs: 25_000,
+      pollWaitMs: MAX_POLL_WAIT_MS,
       metricsAddr: '127.0.0.1:9464',
     })
   })

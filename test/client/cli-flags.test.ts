@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
-import { parseFlags, UsageError } from '../../client/cli-flags.ts'
+import { parseFlags, UsageError } from '../../protocol/flags.ts'
 import { generateHmacKey } from '../../protocol/signature.ts'
 import { cli, edgeEnv } from './run-cli.ts'
 import { accepted, type StubEdge, scripted, startStubEdge } from './stub-edge.ts'

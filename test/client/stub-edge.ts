@@ -18,7 +18,10 @@ export interface RecordedRequest {
 /** What the stub answers. */
 export interface StubAnswer {
   status: number
+  /** Sent as JSON (problem+json from 400 up). */
   body?: unknown
+  /** Sent as it is instead of `body`, e.g. a proxy's HTML error page. */
+  text?: string
   headers?: Record<string, string>
 }
 
@@ -43,7 +46,7 @@ export async function startStubEdge(handler: StubHandler): Promise<StubEdge> {
       ...(json ? { 'content-type': answer.status >= 400 ? 'application/problem+json' : 'application/json' } : {}),
       ...answer.headers,
     })
-    res.end(json)
+    res.end(answer.text ?? json)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo

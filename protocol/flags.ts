@@ -1,10 +1,11 @@
 /**
  * Command-line flags as Serf's CLI (Go's `flag` package) reads them: `-flag` or `--flag`,
  * `-flag=value` or `-flag value`, and flags end at the first argument that is not one, at a
- * lone `-` (a positional, here "payload from stdin") or after `--`. So `serf event` habits work
- * unchanged, and a payload like `-1` after the name is a payload, not a flag.
+ * lone `-` (a positional: `serf-edge event` reads it as "payload from stdin") or after `--`.
+ * So `serf event` habits work unchanged, and a payload like `-1` after the name is a payload,
+ * not a flag. Both CLIs (`serf-edge`, `agent-bridge`) read their flags with it.
  */
-import { DurationError, parseDuration } from '../protocol/duration.ts'
+import { DurationError, parseDuration } from './duration.ts'
 
 /**
  * `boolean`: bare means true, `=value` takes Go's bool spellings, a following `true`/`false`
