@@ -3,8 +3,10 @@
  * same code signs in the client and the bridge and verifies in the edge.
  *
  * The signed content is `${webhook-id}.${webhook-timestamp}.${payload}`. For a request with a
- * body the payload is the raw body; for one without (GET) it is the request path with its query,
- * so a signed status read cannot be pointed at another cluster or event.
+ * body the payload is the raw body, byte for byte (never text decoded and encoded again, which
+ * would drop a byte-order mark or replace invalid sequences); for one without (GET) it is the
+ * request path with its query, so a signed status read cannot be pointed at another cluster or
+ * event.
  */
 import { Base64Error, fromBase64, toBase64, utf8 } from './bytes.ts'
 
@@ -108,10 +110,10 @@ export interface SignatureHeaders {
 export async function signPayload(
   keys: SignKey[],
   id: string,
-  payload: string,
+  payload: string | Uint8Array,
   timestamp = Math.floor(Date.now() / 1000),
 ): Promise<SignatureHeaders> {
-  const content = utf8(`${id}.${timestamp}.${payload}`)
+  const content = signedContent(id, String(timestamp), payload)
   const parts: string[] = []
   for (const key of keys) {
     if (key.kind === 'hmac') {
@@ -126,6 +128,16 @@ export async function signPayload(
     'webhook-timestamp': String(timestamp),
     'webhook-signature': parts.join(' '),
   }
+}
+
+/** `${id}.${timestamp}.` followed by the payload's bytes (text payloads as UTF-8). */
+function signedContent(id: string, timestamp: string, payload: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  if (typeof payload === 'string') return utf8(`${id}.${timestamp}.${payload}`)
+  const prefix = utf8(`${id}.${timestamp}.`)
+  const content = new Uint8Array(prefix.length + payload.length)
+  content.set(prefix)
+  content.set(payload, prefix.length)
+  return content
 }
 
 /** Options of {@link verifySignature}. */
@@ -143,7 +155,7 @@ export interface VerifyOptions {
 export async function verifySignature(
   keys: VerifyKey[],
   headers: { id: string | null; timestamp: string | null; signature: string | null },
-  payload: string,
+  payload: string | Uint8Array,
   options: VerifyOptions = {},
 ): Promise<void> {
   const { id, timestamp, signature } = headers
@@ -157,7 +169,7 @@ export async function verifySignature(
   if (skew < -tolerance) throw new SignatureError('webhook-timestamp is too old (over 5 minutes)')
   if (skew > tolerance) throw new SignatureError('webhook-timestamp is too far in the future')
 
-  const content = utf8(`${id}.${timestamp}.${payload}`)
+  const content = signedContent(id, timestamp, payload)
   for (const part of signature.split(' ')) {
     const comma = part.indexOf(',')
     if (comma < 0) continue

@@ -3,24 +3,26 @@
  * `serf-edge-sender` header) and by bridges (the cluster's bridge keys).
  */
 import type { Context } from 'hono'
+import { fromUtf8 } from '../../protocol/bytes.ts'
 import { SignatureError, type VerifyKey, verifySignature } from '../../protocol/signature.ts'
 import { SENDER_HEADER } from '../../protocol/wire.ts'
 import type { EdgeConfig, SenderConfig } from '../config.ts'
 import { ProblemError } from '../problem.ts'
 
 /**
- * What a request signs: its body, or for a request without one, its path and query (so a
- * signed read cannot be pointed at another resource).
+ * What a request signs: its body as the bytes received, or for a request without one, its path
+ * and query (so a signed read cannot be pointed at another resource).
  */
-export async function signedPayload(c: Context): Promise<string> {
+export async function signedPayload(c: Context): Promise<string | Uint8Array> {
   if (c.req.method === 'GET' || c.req.method === 'HEAD') {
     const url = new URL(c.req.url)
     return url.pathname + url.search
   }
-  return c.req.text()
+  return new Uint8Array(await c.req.arrayBuffer())
 }
 
 async function verify(c: Context, keys: VerifyKey[], who: string): Promise<void> {
+  const payload = await signedPayload(c)
   try {
     await verifySignature(
       keys,
@@ -29,7 +31,7 @@ async function verify(c: Context, keys: VerifyKey[], who: string): Promise<void>
         timestamp: c.req.header('webhook-timestamp') ?? null,
         signature: c.req.header('webhook-signature') ?? null,
       },
-      await signedPayload(c),
+      payload,
     )
   } catch (error) {
     if (error instanceof SignatureError) {
@@ -38,6 +40,21 @@ async function verify(c: Context, keys: VerifyKey[], who: string): Promise<void>
       })
     }
     throw error
+  }
+  // JSON travels as UTF-8 (RFC 8259). Signed bytes that are not would reach the parser with
+  // replacement characters in place of what the sender signed: refuse them instead. A leading
+  // byte-order mark is valid UTF-8 and is ignored by the parser.
+  if (typeof payload !== 'string' && !isUtf8(payload)) {
+    throw new ProblemError('malformed-json', 'request body is not valid UTF-8')
+  }
+}
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    fromUtf8(bytes)
+    return true
+  } catch {
+    return false
   }
 }
 

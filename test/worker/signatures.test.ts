@@ -120,3 +120,107 @@ describe('the request id is the idempotency key', () => {
     expect(other.headers.get('idempotent-replayed')).toBeNull()
   })
 })
+
+/** A Standard Webhooks v1 header over exact bytes, computed here with WebCrypto. */
+async function hmacOverBytes(secret: string, id: string, timestamp: number, bytes: Uint8Array) {
+  const raw = Uint8Array.from(atob(secret.slice('whsec_'.length)), (ch) => ch.charCodeAt(0))
+  const key = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+  const prefix = new TextEncoder().encode(`${id}.${timestamp}.`)
+  const content = new Uint8Array(prefix.length + bytes.length)
+  content.set(prefix)
+  content.set(bytes, prefix.length)
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, content))
+  return `v1,${btoa(String.fromCharCode(...mac))}`
+}
+
+/** POST exact `bytes`, signed by sender `ci` over `signed` (default: the same bytes). */
+async function postBytes(target: string, bytes: Uint8Array, signed = bytes, headers: Record<string, string> = {}) {
+  const id = newId()
+  const timestamp = Math.floor(Date.now() / 1000)
+  return exports.default.fetch(`${EDGE}${target}`, {
+    method: 'POST',
+    body: bytes,
+    headers: {
+      'content-type': 'application/json',
+      'serf-edge-sender': 'ci',
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': await hmacOverBytes(env.TEST_KEYS.ci[0]!, id, timestamp, signed),
+      ...headers,
+    },
+  })
+}
+
+const BOM = Uint8Array.of(0xef, 0xbb, 0xbf)
+const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((part) => [...part]))
+
+describe('signatures are checked over the bytes received, not over decoded text', () => {
+  it('a correctly signed body that begins with a UTF-8 byte-order mark is accepted', async () => {
+    const json = new TextEncoder().encode(JSON.stringify(body('deploy-bom')))
+    const res = await postBytes(path, concat(BOM, json))
+    expect(res.status).toBe(202)
+    const accepted = (await res.json()) as { id: string }
+    const status = (await (await get(`${path}/${accepted.id}`)).json()) as { name: string }
+    expect(status.name).toBe('deploy-bom')
+  })
+
+  it('the standardwebhooks package signing a BOM-prefixed body is accepted too', async () => {
+    const text = `\uFEFF${JSON.stringify(body())}`
+    const id = newId()
+    const timestamp = new Date()
+    const res = await exports.default.fetch(`${EDGE}${path}`, {
+      method: 'POST',
+      body: text,
+      headers: {
+        'content-type': 'application/json',
+        'serf-edge-sender': 'ci',
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+        'webhook-signature': new Webhook(env.TEST_KEYS.ci[0]!).sign(id, timestamp, text),
+      },
+    })
+    expect(res.status).toBe(202)
+  })
+
+  it('a signature over the text a decoder makes of those bytes (BOM dropped) is refused', async () => {
+    const json = new TextEncoder().encode(JSON.stringify(body()))
+    await unauthenticated(await postBytes(path, concat(BOM, json), json), /no signature .* matches/)
+  })
+
+  it('a correctly signed body that is not valid UTF-8 is refused as malformed, not decoded', async () => {
+    const [before, after] = JSON.stringify(body('deploy-invalid')).split('v1.2.3')
+    const bytes = concat(
+      new TextEncoder().encode(before),
+      Uint8Array.of(0x76, 0xff, 0xfe),
+      new TextEncoder().encode(after),
+    )
+    const sequence = async () => ((await (await post(path, body())).json()) as { sequence: number }).sequence
+    const lastSequence = await sequence()
+    const res = await postBytes(path, bytes)
+    expect(res.status).toBe(400)
+    const answer = await problem(res)
+    expect(answer.type).toBe('urn:serf-edge:problem:malformed-json')
+    expect(answer.detail).toBe('request body is not valid UTF-8')
+    expect(await sequence()).toBe(lastSequence + 1)
+  })
+
+  it('bridge calls are verified over their bytes as well', async () => {
+    const poll = { cluster: 'staging', bridgeId: 'bom-bridge', after: 0, limit: 1, waitMs: 0 }
+    const json = new TextEncoder().encode(JSON.stringify(poll))
+    const id = newId()
+    const timestamp = Math.floor(Date.now() / 1000)
+    const send = async (signed: Uint8Array) =>
+      exports.default.fetch(`${EDGE}/v1/clusters/staging/bridge/poll`, {
+        method: 'POST',
+        body: concat(BOM, json),
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': await hmacOverBytes(env.TEST_KEYS.bridge, id, timestamp, signed),
+        },
+      })
+    await unauthenticated(await send(json), /bridge of cluster "staging": no signature/)
+    expect((await send(concat(BOM, json))).status).toBe(200)
+  })
+})
