@@ -24,7 +24,7 @@ export default defineConfig({
         bindings: {
           CLUSTERS: clusters,
           SENDERS: {
-            ci: { clusters: '*', events: ['*'] },
+            ci: { clusters: '*', events: ['*'], audit: '*' },
             chatops: { clusters: ['staging'], events: ['deploy', 'restart-*'] },
           },
           SENDER_KEYS_CI: ci.map((k) => k.verify).join(' '),

@@ -94,3 +94,32 @@ export function maxEventSize(limit: number, nameBytes: number): number {
   const payload = room - 3 >= 32 ? room - 3 : Math.min(31, room - 1)
   return nameBytes + Math.max(0, payload)
 }
+
+/** Why an event does not fit a cluster: its size, the limit, and the most that would fit. */
+export interface SizeExcess {
+  /** `len(name) + len(payload)`. */
+  size: number
+  /** The cluster's `user_event_size_limit`. */
+  limit: number
+  /** Largest `len(name) + len(payload)` Serf always accepts with this name under `limit`. */
+  maxSize: number
+}
+
+/**
+ * Serf's size rule, as every door applies it: null when Serf will accept the event under
+ * `limit`, otherwise what is over. One place, so an event from any door is judged alike.
+ * @example checkSerfSize({ name: 'deploy', payload: utf8('v1') }, 512) // null
+ */
+export function checkSerfSize(event: Pick<SerfEvent, 'name' | 'payload'>, limit: number): SizeExcess | null {
+  if (serfEncodedSizeBound(event) <= limit) return null
+  return { size: serfEventSize(event), limit, maxSize: maxEventSize(limit, utf8(event.name).length) }
+}
+
+/** The refusal text for an event over a cluster's limit; names the limit, the size and the room. */
+export function describeSizeExcess(cluster: string, excess: SizeExcess): string {
+  return (
+    `name plus payload is ${excess.size} bytes; cluster "${cluster}" has a Serf user_event_size_limit of ` +
+    `${excess.limit} bytes, which after Serf's encoding leaves room for at most ${excess.maxSize} bytes ` +
+    'of name plus payload'
+  )
+}

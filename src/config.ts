@@ -23,6 +23,8 @@ export interface ClusterSettings {
 export interface SenderConfig extends Scope {
   id: string
   keys: VerifyKey[]
+  /** Clusters whose audit trail the sender may read. */
+  audit: '*' | string[]
 }
 
 /** The whole parsed configuration. */
@@ -68,6 +70,8 @@ const clusterSchema = z.strictObject({
 const senderSchema = z.strictObject({
   clusters: z.union([z.literal('*'), z.array(z.string()).min(1)]),
   events: z.array(z.string().min(1)).min(1).default(['*']),
+  /** Clusters whose audit trail this sender may read; none unless given. */
+  audit: z.union([z.literal('*'), z.array(z.string())]).default([]),
 })
 
 function objectVar(env: Record<string, unknown>, name: string): unknown {
@@ -138,14 +142,17 @@ export async function parseConfig(env: Record<string, unknown>): Promise<EdgeCon
     const secret = secretName('SENDER_KEYS', id)
     if (secrets.has(secret)) throw new ConfigError(`senders "${secrets.get(secret)}" and "${id}" share ${secret}`)
     secrets.set(secret, id)
-    for (const cluster of s.clusters === '*' ? [] : s.clusters) {
-      if (!clusters.has(cluster)) throw new ConfigError(`SENDERS.${id}.clusters names unknown cluster "${cluster}"`)
+    for (const field of ['clusters', 'audit'] as const) {
+      for (const cluster of s[field] === '*' ? [] : s[field]) {
+        if (!clusters.has(cluster)) throw new ConfigError(`SENDERS.${id}.${field} names unknown cluster "${cluster}"`)
+      }
     }
     senders.set(id, {
       id,
       keys: await keysFrom(env, secret),
       clusters: s.clusters,
       events: compileEventPatterns(s.events),
+      audit: s.audit,
     })
   }
   return { clusters, senders, bridgeKeys }

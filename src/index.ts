@@ -6,6 +6,7 @@ import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { AppEnv } from './env.ts'
 import { ProblemError } from './problem.ts'
+import { auditRoutes } from './routes/audit.ts'
 import { bridgeRoutes } from './routes/bridge.ts'
 import { eventRoutes } from './routes/events.ts'
 import { withConfig } from './routes/middleware.ts'
@@ -18,6 +19,7 @@ app.get('/', (c) => c.json({ service: 'serf-edge', api: '/v1/clusters/{cluster}/
 app.use('/v1/*', withConfig)
 app.route('/v1/clusters', eventRoutes)
 app.route('/v1/clusters', bridgeRoutes)
+app.route('/v1/clusters', auditRoutes)
 
 app.notFound((c) =>
   new ProblemError('not-found', `no endpoint ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse(),

@@ -27,3 +27,7 @@ export const mayUseCluster = (sender: Scope, cluster: string): boolean =>
 
 /** Whether `sender` may fire an event called `name`. */
 export const mayFire = (sender: Scope, name: string): boolean => sender.events.some((pattern) => pattern.test(name))
+
+/** Whether `who` may read the audit trail of `cluster`. */
+export const mayAudit = (who: { audit: '*' | string[] }, cluster: string): boolean =>
+  who.audit === '*' || who.audit.includes(cluster)

@@ -10,9 +10,11 @@
  * - only the holder of the current lease token can settle events (fencing).
  */
 import { DurableObject } from 'cloudflare:workers'
+import type { AuditPage } from '../../protocol/audit.ts'
 import { toBase64 } from '../../protocol/bytes.ts'
 import type { EventAccepted, EventStatus, Lease, QueuedEvent } from '../../protocol/wire.ts'
 import type { ClusterSettings } from '../config.ts'
+import { type AuditEntry, AuditLog, type AuditQuery } from './audit-log.ts'
 import { type EventRow, type LeaseRow, SCHEMA } from './schema.ts'
 
 /** What the worker hands to {@link ClusterQueue.append}. */
@@ -24,6 +26,8 @@ export interface AppendInput {
   name: string
   payload: Uint8Array
   coalesce: boolean
+  /** What the audit trail records of this attempt besides the outcome. */
+  audit: Pick<AuditEntry, 'door' | 'channel' | 'payloadSha256'>
 }
 
 export type AppendResult =
@@ -61,12 +65,14 @@ const ALARM_INTERVAL_MS = 60_000
 
 export class ClusterQueue extends DurableObject {
   #sql: SqlStorage
+  #audit: AuditLog
   #waiters = new Set<() => void>()
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never)
     this.#sql = ctx.storage.sql
     this.#sql.exec(SCHEMA)
+    this.#audit = new AuditLog(this.#sql)
   }
 
   /** Queue an event, or return the original answer when this request id was seen before. */
@@ -82,6 +88,7 @@ export class ClusterQueue extends DurableObject {
       .toArray()[0]
     if (seen) {
       if (seen.body_hash !== input.bodyHash) return { kind: 'conflict', eventId: seen.id }
+      this.#audit.record({ ...this.#attempt(input), decision: 'replayed', eventId: seen.id }, now)
       return { kind: 'accepted', accepted: this.#accepted(input.settings, seen), replayed: true }
     }
     this.#expireStale(input.settings, now)
@@ -89,23 +96,40 @@ export class ClusterQueue extends DurableObject {
     if (queued >= input.settings.maxQueuedEvents) return { kind: 'full', queued }
 
     const id = `evt_${crypto.randomUUID().replaceAll('-', '')}`
-    const row = this.#sql
-      .exec<{ seq: number }>(
-        `INSERT INTO events (id, sender, request_id, body_hash, name, payload, coalesce_flag, enqueued_at)
+    const row = this.ctx.storage.transactionSync(() => {
+      this.#audit.record({ ...this.#attempt(input), decision: 'queued', eventId: id }, now)
+      return this.#sql
+        .exec<{ seq: number }>(
+          `INSERT INTO events (id, sender, request_id, body_hash, name, payload, coalesce_flag, enqueued_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-        id,
-        input.sender,
-        input.requestId,
-        input.bodyHash,
-        input.name,
-        input.payload,
-        input.coalesce ? 1 : 0,
-        now,
-      )
-      .one()
+          id,
+          input.sender,
+          input.requestId,
+          input.bodyHash,
+          input.name,
+          input.payload,
+          input.coalesce ? 1 : 0,
+          now,
+        )
+        .one()
+    })
     this.#wakeWaiters()
     await this.#ensureAlarm(now)
     return { kind: 'accepted', accepted: this.#accepted(input.settings, { id, seq: row.seq }), replayed: false }
+  }
+
+  /** Record an attempt the enqueue path refused before anything reached the queue. */
+  async recordRefusal(settings: ClusterSettings, entry: Omit<AuditEntry, 'decision'>): Promise<void> {
+    const now = Date.now()
+    this.#remember(settings)
+    this.#audit.record({ ...entry, decision: 'refused' }, now)
+    await this.#ensureAlarm(now)
+  }
+
+  /** A page of the audit trail, oldest first, each record with its event's status now. */
+  async readAudit(settings: ClusterSettings, query: AuditQuery): Promise<AuditPage> {
+    this.#expireStale(settings, Date.now())
+    return { cluster: settings.id, ...this.#audit.read(settings.id, query) }
   }
 
   /** An event's status, visible only to the sender that queued it. */
@@ -203,7 +227,12 @@ export class ClusterQueue extends DurableObject {
     const now = Date.now()
     this.#expireStale(settings, now)
     this.#sql.exec(`DELETE FROM events WHERE state != 'queued' AND settled_at < ?`, now - settings.retentionMs)
-    if (this.#maxSeqInTable() > 0) await this.ctx.storage.setAlarm(now + ALARM_INTERVAL_MS)
+    this.#audit.prune(now - settings.retentionMs)
+    if (this.#maxSeqInTable() > 0 || !this.#audit.empty) await this.ctx.storage.setAlarm(now + ALARM_INTERVAL_MS)
+  }
+
+  #attempt(input: AppendInput): Omit<AuditEntry, 'decision'> {
+    return { ...input.audit, principal: input.sender, name: input.name }
   }
 
   #accepted(settings: ClusterSettings, row: { id: string; seq: number }): EventAccepted {

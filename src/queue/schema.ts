@@ -1,4 +1,5 @@
 /** The ClusterQueue's SQLite schema and row shapes. */
+import type { AuditDecision } from '../../protocol/audit.ts'
 import type { EventState } from '../../protocol/wire.ts'
 
 export const SCHEMA = `
@@ -27,6 +28,20 @@ CREATE TABLE IF NOT EXISTS lease (
   expires_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  door TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  channel TEXT,
+  name TEXT,
+  payload_sha256 TEXT,
+  decision TEXT NOT NULL,
+  reason TEXT,
+  event_id TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
+CREATE INDEX IF NOT EXISTS audit_by_principal ON audit (principal, seq);
 `
 
 export type EventRow = {
@@ -49,4 +64,17 @@ export type LeaseRow = {
   token: number
   bridge_id: string
   expires_at: number
+}
+
+export type AuditRow = {
+  seq: number
+  at: number
+  door: string
+  principal: string
+  channel: string | null
+  name: string | null
+  payload_sha256: string | null
+  decision: AuditDecision
+  reason: string | null
+  event_id: string | null
 }

@@ -1,114 +1,78 @@
 /** Sender API: queue an event, read an event's status. */
 
-import { zValidator } from '@hono/zod-validator'
-import { Hono } from 'hono'
-import { createMiddleware } from 'hono/factory'
+import { type Context, Hono } from 'hono'
 import type { z } from 'zod'
-import { sha256Hex, utf8 } from '../../protocol/bytes.ts'
-import {
-  eventRequestSchema,
-  maxEventSize,
-  serfEncodedSizeBound,
-  serfEventSize,
-  toSerfEvent,
-} from '../../protocol/event.ts'
-import { mayFire, mayUseCluster } from '../auth/scope.ts'
-import { authenticateSender } from '../auth/verify.ts'
+import { sha256Hex } from '../../protocol/bytes.ts'
+import { type EventRequest, eventRequestSchema, toSerfEvent } from '../../protocol/event.ts'
+import { mayUseCluster } from '../auth/scope.ts'
+import type { ClusterSettings } from '../config.ts'
+import { enqueueEvent, type Principal, refuseAttempt } from '../enqueue.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError, type ProblemType } from '../problem.ts'
-import { clusterOf, limitBody, queueOf, requireJson } from './middleware.ts'
+import { clusterOf, limitBody, queueOf, requireJson, sender, senderPrincipal } from './middleware.ts'
 
-/** Turn a schema failure into one problem listing every issue. */
+/** One problem listing every issue of a schema failure. */
+export function invalidProblem(type: ProblemType, issues: readonly z.core.$ZodIssue[]): ProblemError {
+  const errors = issues.map((issue) => ({
+    field: issue.path.join('.') || '(body)',
+    message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+  }))
+  return new ProblemError(type, errors.map((e) => `${e.field}: ${e.message}`).join('; '), { extensions: { errors } })
+}
+
+/** A validator hook that throws {@link invalidProblem} on a schema failure. */
 export function invalidBody(type: ProblemType) {
   return (result: { success: boolean; error?: { issues: readonly z.core.$ZodIssue[] } }) => {
-    if (result.success || !result.error) return
-    const errors = result.error.issues.map((issue) => ({
-      field: issue.path.join('.') || '(body)',
-      message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
-    }))
-    throw new ProblemError(type, errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
-      extensions: { errors },
-    })
+    if (!result.success && result.error) throw invalidProblem(type, result.error.issues)
   }
 }
 
-const sender = createMiddleware<AppEnv>(async (c, next) => {
-  c.set('sender', await authenticateSender(c, c.get('config')))
-  await next()
-})
+/**
+ * The request's event, validated. A body that is no event is refused and, since its sender is
+ * known by now, goes into the audit trail.
+ * @throws {ProblemError} malformed-json, invalid-event or cluster-mismatch
+ */
+async function readEvent(c: Context<AppEnv>, cluster: ClusterSettings, principal: Principal): Promise<EventRequest> {
+  let json: unknown
+  try {
+    json = await c.req.json()
+  } catch (cause) {
+    throw new ProblemError('malformed-json', 'request body is not valid JSON', { cause })
+  }
+  const parsed = eventRequestSchema.safeParse(json)
+  if (!parsed.success) {
+    const name = (json as { name?: unknown } | null)?.name
+    const attempt = { principal, cluster, name: typeof name === 'string' ? name.slice(0, 128) : undefined }
+    return refuseAttempt(c.env, attempt, invalidProblem('invalid-event', parsed.error.issues))
+  }
+  if (parsed.data.cluster !== cluster.id) {
+    const detail = `body names cluster "${parsed.data.cluster}" but the request went to "${cluster.id}"`
+    return refuseAttempt(
+      c.env,
+      { principal, cluster, name: parsed.data.name },
+      new ProblemError('cluster-mismatch', detail),
+    )
+  }
+  return parsed.data
+}
 
 export const eventRoutes = new Hono<AppEnv>()
 
-eventRoutes.post(
-  '/:cluster/events',
-  limitBody,
-  requireJson,
-  sender,
-  zValidator('json', eventRequestSchema, invalidBody('invalid-event')),
-  async (c) => {
-    const settings = clusterOf(c)
-    const body = c.req.valid('json')
-    const who = c.get('sender')
-    if (body.cluster !== settings.id) {
-      throw new ProblemError(
-        'cluster-mismatch',
-        `body names cluster "${body.cluster}" but the request went to "${settings.id}"`,
-      )
-    }
-    if (!mayUseCluster(who, settings.id)) {
-      throw new ProblemError('forbidden', `sender "${who.id}" may not send to cluster "${settings.id}"`)
-    }
-    if (!mayFire(who, body.name)) {
-      throw new ProblemError('forbidden', `sender "${who.id}" may not fire event "${body.name}"`)
-    }
-    const event = toSerfEvent(body)
-    const limit = settings.userEventSizeLimit
-    if (serfEncodedSizeBound(event) > limit) {
-      const size = serfEventSize(event)
-      const maxSize = maxEventSize(limit, utf8(body.name).length)
-      throw new ProblemError(
-        'event-too-large',
-        `name plus payload is ${size} bytes; cluster "${settings.id}" has a Serf user_event_size_limit of ${limit} bytes, ` +
-          `which after Serf's encoding leaves room for at most ${maxSize} bytes of name plus payload`,
-        { extensions: { limit, size, maxSize } },
-      )
-    }
-    const result = await queueOf(c, settings.id).append({
-      settings,
-      sender: who.id,
-      requestId: c.req.header('webhook-id')!,
-      bodyHash: await sha256Hex(await c.req.text()),
-      ...event,
-    })
-    if (result.kind === 'conflict') {
-      throw new ProblemError(
-        'request-id-reused',
-        `webhook-id "${c.req.header('webhook-id')}" was already used for another body (event ${result.eventId})`,
-      )
-    }
-    if (result.kind === 'full') {
-      throw new ProblemError(
-        'queue-full',
-        `cluster "${settings.id}" has ${result.queued} events waiting for its bridge (limit ${settings.maxQueuedEvents})`,
-        { headers: { 'retry-after': '30' } },
-      )
-    }
-    console.log(
-      JSON.stringify({
-        level: 'info',
-        msg: result.replayed ? 'event retry answered' : 'event queued',
-        cluster: settings.id,
-        sender: who.id,
-        id: result.accepted.id,
-        sequence: result.accepted.sequence,
-        name: body.name,
-      }),
-    )
-    c.header('location', `/v1/clusters/${settings.id}/events/${result.accepted.id}`)
-    if (result.replayed) c.header('idempotent-replayed', 'true')
-    return c.json(result.accepted, 202)
-  },
-)
+eventRoutes.post('/:cluster/events', limitBody, requireJson, sender, async (c) => {
+  const cluster = clusterOf(c)
+  const principal = senderPrincipal(c.get('sender'))
+  const body = await readEvent(c, cluster, principal)
+  const { accepted, replayed } = await enqueueEvent(c.env, {
+    principal,
+    cluster,
+    event: toSerfEvent(body),
+    requestId: c.req.header('webhook-id')!,
+    bodyHash: await sha256Hex(new Uint8Array(await c.req.arrayBuffer())),
+  })
+  c.header('location', `/v1/clusters/${cluster.id}/events/${accepted.id}`)
+  if (replayed) c.header('idempotent-replayed', 'true')
+  return c.json(accepted, 202)
+})
 
 eventRoutes.get('/:cluster/events/:id', sender, async (c) => {
   const settings = clusterOf(c)

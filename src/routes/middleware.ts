@@ -3,8 +3,9 @@
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { createMiddleware } from 'hono/factory'
-import type { ClusterSettings } from '../config.ts'
-import { ConfigError, loadConfig } from '../config.ts'
+import { authenticateSender } from '../auth/verify.ts'
+import { type ClusterSettings, ConfigError, loadConfig, type SenderConfig } from '../config.ts'
+import { type Principal, queueOf as queueFor } from '../enqueue.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
 
@@ -51,6 +52,18 @@ export function clusterOf(c: Context<AppEnv>): ClusterSettings {
 }
 
 /** The cluster's queue object. */
-export function queueOf(c: Context<AppEnv>, cluster: string) {
-  return c.env.CLUSTER_QUEUE.get(c.env.CLUSTER_QUEUE.idFromName(cluster))
-}
+export const queueOf = (c: Context<AppEnv>, cluster: string) => queueFor(c.env, cluster)
+
+/** Verify a sender's signature and keep the sender for the route. */
+export const sender = createMiddleware<AppEnv>(async (c, next) => {
+  c.set('sender', await authenticateSender(c, c.get('config')))
+  await next()
+})
+
+/** An API sender as the enqueue path sees it: its id as recorded, its configured scope. */
+export const senderPrincipal = (sender: SenderConfig): Principal => ({
+  id: sender.id,
+  door: 'api',
+  label: `sender "${sender.id}"`,
+  scope: sender,
+})
