@@ -13,11 +13,17 @@ import { Base64Error, fromBase64, toBase64, utf8 } from './bytes.ts'
 /** Timestamp tolerance of the Standard Webhooks spec, in seconds, both directions. */
 export const TIMESTAMP_TOLERANCE_S = 5 * 60
 
+/**
+ * WebCrypto's key type, named through `crypto.subtle` rather than the global `CryptoKey`, which
+ * Node's type declarations lack: the SDK's published types then need no DOM library.
+ */
+type WebCryptoKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>
+
 /** A key that can verify: an HMAC secret (`whsec_`) or an Ed25519 public key (`whpk_`). */
-export type VerifyKey = { kind: 'hmac'; key: CryptoKey } | { kind: 'ed25519'; key: CryptoKey }
+export type VerifyKey = { kind: 'hmac'; key: WebCryptoKey } | { kind: 'ed25519'; key: WebCryptoKey }
 
 /** A key that can sign: an HMAC secret (`whsec_`) or an Ed25519 secret key (`whsk_`). */
-export type SignKey = { kind: 'hmac'; key: CryptoKey } | { kind: 'ed25519'; key: CryptoKey }
+export type SignKey = { kind: 'hmac'; key: WebCryptoKey } | { kind: 'ed25519'; key: WebCryptoKey }
 
 /** Thrown for a key string that cannot be used; the message never contains the key. */
 export class KeyFormatError extends Error {
