@@ -63,6 +63,7 @@ Available commands are:
     event     Send a custom event into a Serf cluster through the edge
     status    Show the status of an event sent earlier
     keygen    Generate a sender key and show how to register it
+    audit     Show who tried to fire which events on a cluster
 
 Run 'serf-edge <command> -h' for the options of a command.
 
@@ -140,6 +141,31 @@ Options:
 `
 
 /** One JSON document per line, for scripts. */
+export const AUDIT_HELP = `Usage: serf-edge audit [options]
+
+  Shows the cluster's audit trail: every attempt to fire an event through any
+  door (API, chat, page), refused ones included, oldest first, with what the
+  edge decided and the event's status now. The sender needs the audit
+  permission on the cluster ("audit" in its SENDERS entry).
+
+Options:
+
+  -since=<duration|time>    Only attempts in the last <duration> (1h, 2d) or since
+                            an RFC 3339 time (2026-11-24T09:00:00Z). Default: all
+                            the edge still keeps (the cluster's retention).
+
+  -principal=<id>           Only the attempts of this principal (a sender id,
+                            or a chat principal such as slack:T0123:U0456).
+
+  -format=text|json         text (default): one line per attempt. json: one JSON
+                            object per line, as the API answers each record.
+
+${EDGE_OPTIONS}
+
+Exit codes:
+${exitTable}
+`
+
 export const json = (value: unknown): string => `${JSON.stringify(value)}\n`
 
 /** What `event` prints once the edge queued the event. */

@@ -12,9 +12,15 @@ import { CLUSTER_ID } from '../protocol/event.ts'
 import { parseFlags, UsageError } from '../protocol/flags.ts'
 import { generateEd25519Key, generateHmacKey, KeyFormatError } from '../protocol/signature.ts'
 import type { EventStatus } from '../protocol/wire.ts'
-import { EDGE_FLAGS, type EdgeSettings, requireEdgeTarget, resolveEdgeSettings } from './cli-config.ts'
+import { auditCommand } from './cli-audit.ts'
+import { type CliIo, edgeOptions, HELP_FLAGS, help, withKeySource } from './cli-common.ts'
+import { EDGE_FLAGS, resolveEdgeSettings } from './cli-config.ts'
+
+export type { CliIo }
+
 import { keygenJson, keygenText } from './cli-keygen.ts'
 import {
+  AUDIT_HELP,
   acceptedText,
   DEFAULT_WAIT_MS,
   EVENT_HELP,
@@ -36,18 +42,7 @@ import {
 } from './errors.ts'
 import { type EdgeOptions, fireEvent, getEventStatus, waitForEvent } from './sdk.ts'
 
-/** Everything the CLI touches outside itself, injected so tests drive it in-process. */
-export interface CliIo {
-  stdout: (text: string) => void
-  stderr: (text: string) => void
-  env: Readonly<Record<string, string | undefined>>
-  /** Read for the payload `-`. */
-  stdin?: AsyncIterable<Uint8Array | string>
-  fetch?: typeof fetch
-  signal?: AbortSignal
-}
-
-const HELP = { h: 'boolean', help: 'boolean' } as const
+const HELP = HELP_FLAGS
 const EVENT_FLAGS = {
   ...HELP,
   ...EDGE_FLAGS,
@@ -70,6 +65,7 @@ const COMMANDS: Record<string, { help: string; run: (args: string[], io: CliIo) 
   event: { help: EVENT_HELP, run: eventCommand },
   status: { help: STATUS_HELP, run: statusCommand },
   keygen: { help: KEYGEN_HELP, run: keygenCommand },
+  audit: { help: AUDIT_HELP, run: auditCommand },
 }
 
 /**
@@ -91,7 +87,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   const command = commandOf(name)
   try {
     if (!command) {
-      throw new UsageError(`unknown command "${name}" (commands: event, status, keygen)`)
+      throw new UsageError(`unknown command "${name}" (commands: event, status, keygen, audit)`)
     }
     return await command.run(args, io)
   } catch (error) {
@@ -232,20 +228,6 @@ function report(error: unknown, io: CliIo, command: string | undefined): ExitCod
   throw error
 }
 
-function edgeOptions(settings: EdgeSettings, io: CliIo, command: string): EdgeOptions {
-  return { ...requireEdgeTarget(settings, command), fetch: io.fetch, signal: io.signal }
-}
-
-// A bad key is a config mistake; say where the key came from, never what it is.
-async function withKeySource<T>(settings: EdgeSettings, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call()
-  } catch (error) {
-    if (!(error instanceof KeyFormatError)) throw error
-    throw new UsageError(`signing key from ${settings.sources.key}: ${error.message}`)
-  }
-}
-
 async function readStdin(io: CliIo): Promise<Uint8Array> {
   if (!io.stdin) throw new UsageError('payload "-" reads stdin, but there is none', 'event')
   const chunks: Uint8Array[] = []
@@ -259,11 +241,6 @@ async function readStdin(io: CliIo): Promise<Uint8Array> {
   return bytes
 }
 
-function help(io: CliIo, text: string): ExitCode {
-  io.stdout(text)
-  return EXIT_CODES.ok.code
-}
-
 function isScript(): boolean {
   try {
     return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)
@@ -272,7 +249,8 @@ function isScript(): boolean {
   }
 }
 
-if (isScript()) {
+/** Run `serf-edge` as a process: its arguments, standard streams and environment. */
+export async function runFromProcess(): Promise<void> {
   process.exitCode = await runCli(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
@@ -280,3 +258,5 @@ if (isScript()) {
     stdin: process.stdin,
   })
 }
+
+if (isScript()) await runFromProcess()

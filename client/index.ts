@@ -7,6 +7,7 @@
  * const final = await waitForEvent({ ...edge, id })
  */
 
+export type { AuditDecision, AuditPage, AuditRecord } from '../protocol/audit.ts'
 export { newRequestId } from '../protocol/edge-request.ts'
 export {
   type GeneratedKey,
@@ -30,6 +31,8 @@ export {
   type FireEventOptions,
   fireEvent,
   getEventStatus,
+  type ReadAuditOptions,
+  readAudit,
   type WaitForEventOptions,
   waitForEvent,
 } from './sdk.ts'

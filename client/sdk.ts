@@ -1,7 +1,9 @@
 /**
- * The sender SDK: fire a Serf user event through the edge, read its status, wait for its outcome.
+ * The sender SDK: fire a Serf user event through the edge, read its status, wait for its outcome,
+ * read the cluster's audit trail.
  * fetch and WebCrypto only, so it runs in Node ≥ 22 and in Workers alike.
  */
+import { type AuditPage, auditPageSchema } from '../protocol/audit.ts'
 import { toBase64 } from '../protocol/bytes.ts'
 import { newRequestId } from '../protocol/edge-request.ts'
 import {
@@ -139,6 +141,37 @@ export async function waitForEvent(options: WaitForEventOptions): Promise<EventS
     }
     throw error
   }
+}
+
+/** Options of {@link readAudit}: which records of the cluster's trail, oldest first. */
+export interface ReadAuditOptions extends EdgeOptions {
+  /** Only records at or after this time. */
+  since?: Date
+  /** Only the attempts of this principal (an API sender's id, or a door's principal). */
+  principal?: string
+  /** Continue after this record (the `next` of the page before). */
+  after?: number
+  /** Most records in the page (default 100, at most 500). */
+  limit?: number
+}
+
+/**
+ * Read a page of the cluster's audit trail: every attempt to fire an event, refusals included,
+ * each with its event's status now. The sender needs the audit permission on the cluster.
+ * @example
+ * let page = await readAudit({ ...edge, since: new Date(Date.now() - 3_600_000) })
+ * while (page.next !== undefined) page = await readAudit({ ...edge, after: page.next })
+ * @throws {EdgeProblemError} e.g. 403 without the audit permission
+ * @throws {EdgeUnreachableError}
+ */
+export async function readAudit(options: ReadAuditOptions): Promise<AuditPage> {
+  const query = new URLSearchParams()
+  if (options.since) query.set('since', options.since.toISOString())
+  if (options.principal) query.set('principal', options.principal)
+  if (options.after !== undefined) query.set('after', String(options.after))
+  if (options.limit !== undefined) query.set('limit', String(options.limit))
+  const url = clusterUrl(options, `audit${query.size > 0 ? `?${query}` : ''}`)
+  return sendSigned(await connect(options), { method: 'GET', url }, auditPageSchema.loose())
 }
 
 function readStatus(connection: EdgeConnection, options: EventStatusOptions): Promise<EventStatus> {
