@@ -3,11 +3,13 @@
  * from `wrangler.toml` vars, keys from Worker secrets. Nothing else reads `env`.
  */
 import { z } from 'zod'
-import { DurationError, parseDuration } from '../protocol/duration.ts'
 import { CLUSTER_ID, DEFAULT_USER_EVENT_SIZE_LIMIT, MAX_USER_EVENT_SIZE_LIMIT } from '../protocol/event.ts'
-import { importVerifyKey, KeyFormatError, type VerifyKey } from '../protocol/signature.ts'
+import type { VerifyKey } from '../protocol/signature.ts'
 import { secretName } from '../protocol/wire.ts'
 import { compileEventPatterns, type Scope } from './auth/scope.ts'
+import { ConfigError, duration, issues, keysFrom, objectVar } from './config-vars.ts'
+
+export { ConfigError }
 
 /** Per-cluster settings; the queue receives them with every call. */
 export interface ClusterSettings {
@@ -34,23 +36,8 @@ export interface EdgeConfig {
   bridgeKeys: Map<string, VerifyKey[]>
 }
 
-/** Thrown when the configuration cannot be used; the message names what is wrong. */
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-}
-
 /** Idempotency records live as long as their event; they must outlast the signature window. */
 const MIN_RETENTION_MS = 10 * 60_000
-
-const duration = (what: string) =>
-  z.string({ error: `${what} must be a duration string such as "15m"` }).transform((text, ctx) => {
-    try {
-      return parseDuration(text)
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: error instanceof DurationError ? error.message : String(error) })
-      return z.NEVER
-    }
-  })
 
 const clusterSchema = z.strictObject({
   userEventSizeLimit: z
@@ -73,39 +60,6 @@ const senderSchema = z.strictObject({
   /** Clusters whose audit trail this sender may read; none unless given. */
   audit: z.union([z.literal('*'), z.array(z.string())]).default([]),
 })
-
-function objectVar(env: Record<string, unknown>, name: string): unknown {
-  const value = env[name]
-  if (value === undefined) throw new ConfigError(`${name} is not set (see README, Configuration)`)
-  if (typeof value !== 'string') return value
-  try {
-    return JSON.parse(value)
-  } catch {
-    throw new ConfigError(`${name} is not valid JSON`)
-  }
-}
-
-function issues(name: string, error: z.ZodError): ConfigError {
-  const lines = error.issues.map((issue) => `${[name, ...issue.path].join('.')}: ${issue.message}`)
-  return new ConfigError(lines.join('; '))
-}
-
-async function keysFrom(env: Record<string, unknown>, name: string): Promise<VerifyKey[]> {
-  const value = env[name]
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new ConfigError(`secret ${name} is not set (wrangler secret put ${name}; locally .dev.vars)`)
-  }
-  const keys: VerifyKey[] = []
-  for (const [index, text] of value.trim().split(/\s+/).entries()) {
-    try {
-      keys.push(await importVerifyKey(text))
-    } catch (error) {
-      if (error instanceof KeyFormatError) throw new ConfigError(`${name}, key ${index + 1}: ${error.message}`)
-      throw error
-    }
-  }
-  return keys
-}
 
 /**
  * Parse and validate the configuration in `env`.
