@@ -13,7 +13,7 @@ import type { Env } from './env.ts'
 import { ProblemError } from './problem.ts'
 
 /** The ways in; each names itself in logs and, later, in the audit trail. */
-export type Door = 'api'
+export type Door = 'api' | 'slack' | 'discord' | 'github' | 'page'
 
 /** Who is asking, as the enqueue path sees it, whichever door they used. */
 export interface Principal {
