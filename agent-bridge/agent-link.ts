@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino'
 import { fromBase64 } from '../protocol/bytes.ts'
+import { pause, sleep } from '../protocol/timing.ts'
 import type { QueuedEvent } from '../protocol/wire.ts'
 import type { BridgeMetrics } from './metrics.ts'
 import type { AgentSample } from './pacer.ts'
@@ -118,7 +119,7 @@ export class AgentLink {
         this.#logger.warn({ eventQueue: stats.eventQueue }, "Serf's broadcast queue did not drain; acking anyway")
         return 'timeout'
       }
-      await new Promise((resolve) => setTimeout(resolve, 25))
+      await sleep(25)
     }
   }
 
@@ -152,7 +153,8 @@ export class AgentLink {
     )
     const deadline = Date.now() + 120_000
     while (!this.#signal.aborted && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250))
+      await pause(250, this.#signal)
+      if (this.#signal.aborted) break
       const stats = await this.#timed('stats', () => this.#serf.stats())
       if (stats.eventTime >= before) {
         this.#logger.info({ eventClock: stats.eventTime, members: stats.members }, 'Serf agent caught up')

@@ -19,6 +19,7 @@ export class BridgeMetrics {
   readonly reconnects: Counter
   readonly edgeErrors: Counter<'kind'>
   readonly leaseHeld: Gauge
+  readonly leaseLapses: Counter
   readonly cursor: Gauge
 
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -71,6 +72,11 @@ export class BridgeMetrics {
       registers,
     })
     this.leaseHeld = new Gauge({ name: `${p}lease_held`, help: '1 while this bridge is the active one', registers })
+    this.leaseLapses = new Counter({
+      name: `${p}lease_lapses_total`,
+      help: 'Times the lease lapsed by the local clock mid-batch, so emitting stopped until the edge confirmed it',
+      registers,
+    })
     this.cursor = new Gauge({ name: `${p}cursor_sequence`, help: 'Last sequence emitted into Serf', registers })
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry })
   }

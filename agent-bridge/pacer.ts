@@ -35,6 +35,8 @@
  * peer a few events behind (its not-yet-overwritten slots look 512 ticks old).
  */
 
+import { type Clock, realClock } from '../protocol/timing.ts'
+
 /** What the pacer reads from the agent's `stats`. */
 export interface AgentSample {
   /** `serf.event_queue`: user-event broadcasts still queued for gossip. */
@@ -68,6 +70,8 @@ export interface PacerOptions {
   slowAgentMs?: number
   /** Called once per wait with how long it took, for metrics. */
   onWait?: (waitedMs: number) => void
+  /** Time as the pacer sees it (default the real, monotonic one). */
+  clock?: Clock
 }
 
 export class Pacer {
@@ -79,6 +83,7 @@ export class Pacer {
   readonly #slowAgentMs: number
   readonly #onWait: (waitedMs: number) => void
   readonly #maxRate: number
+  readonly #clock: Clock
   /** Current rate: `maxRate`, or less after the agent was seen blocking. */
   #rate: number
   #nextSlot = 0
@@ -98,6 +103,7 @@ export class Pacer {
     this.#onWait = options.onWait ?? (() => {})
     this.#maxRate = options.maxRate === 0 ? Number.POSITIVE_INFINITY : (options.maxRate ?? 25)
     this.#rate = this.#maxRate
+    this.#clock = options.clock ?? realClock
   }
 
   /** Current events-per-second ceiling (Infinity: none). */
@@ -105,33 +111,37 @@ export class Pacer {
     return this.#rate
   }
 
-  /** Wait, if needed, until one more event may be sent; then count it as sent. */
+  /**
+   * Wait, if needed, until one more event may be sent; then count it as sent.
+   * @throws the signal's reason when it aborts during a wait
+   */
   async admit(signal?: AbortSignal): Promise<void> {
-    const started = performance.now()
+    const clock = this.#clock
+    const started = clock.now()
     let waited = false
     if (Number.isFinite(this.#rate)) {
       const gap = 1000 / this.#rate
-      const now = performance.now()
+      const now = clock.now()
       // A slot missed by more than a few gaps is not owed: no catch-up burst after idling.
       this.#nextSlot = Math.max(this.#nextSlot, now - 4 * gap)
-      if (this.#nextSlot > now) await sleep(this.#nextSlot - now, signal)
+      if (this.#nextSlot > now) await clock.sleep(this.#nextSlot - now, signal)
       this.#nextSlot += gap
     }
-    if (performance.now() - this.#lastSample >= this.#sampleEveryMs) await this.#sample()
+    if (clock.now() - this.#lastSample >= this.#sampleEveryMs) await this.#sample()
     if (this.#peers && this.#lastQueue + this.#unseen >= this.#maxQueue) {
       waited = true
       await this.#drainTo(this.#resumeAt, signal)
     }
-    if (waited) this.#onWait(performance.now() - started)
+    if (waited) this.#onWait(clock.now() - started)
     this.#unseen++
   }
 
   /** Read `stats` once; adjust the rate on how long the agent took to answer. */
   async #sample(): Promise<void> {
-    const asked = performance.now()
+    const asked = this.#clock.now()
     const s = await this.#probe.sample()
-    const tookMs = performance.now() - asked
-    this.#lastSample = performance.now()
+    this.#lastSample = this.#clock.now()
+    const tookMs = this.#lastSample - asked
     this.#lastQueue = s.eventQueue
     this.#unseen = 0
     // Live members other than this one; gossip (and so the queue) only drains with one.
@@ -141,7 +151,7 @@ export class Pacer {
       // run. Back off well below that; other nodes are likely as far behind.
       const current = Number.isFinite(this.#rate) ? this.#rate : 1000
       this.#rate = Math.max(1, current / 2)
-      this.#nextSlot = performance.now() + tookMs
+      this.#nextSlot = this.#lastSample + tookMs
     } else if (this.#rate < this.#maxRate) {
       this.#rate = Math.min(this.#maxRate, this.#rate * 1.1 + 0.5)
     }
@@ -152,23 +162,7 @@ export class Pacer {
       await this.#sample()
       if (!this.#peers || this.#lastQueue <= level) return
       signal?.throwIfAborted()
-      await sleep(this.#intervalMs, signal)
+      await this.#clock.sleep(this.#intervalMs, signal)
     }
   }
-}
-
-/** Resolves after `ms`; rejects with the signal's reason once it aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted()
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal!.reason)
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }
