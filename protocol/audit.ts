@@ -5,7 +5,19 @@
 import { z } from 'zod'
 
 /** What the edge decided about an attempt. */
-export const auditDecisionSchema = z.enum(['queued', 'replayed', 'refused'])
+export const auditDecisionSchema = z.enum([
+  'queued',
+  'replayed',
+  'refused',
+  /** Waiting for the requester's confirmation or a second person's approval. */
+  'pending',
+  'approved',
+  'cancelled',
+  /** The chat channel was told how the event ended, could not be, or no longer takes replies. */
+  'followup-sent',
+  'followup-failed',
+  'followup-lapsed',
+])
 export type AuditDecision = z.infer<typeof auditDecisionSchema>
 
 /** One attempt as `GET /v1/clusters/{cluster}/audit` answers it. */

@@ -11,6 +11,7 @@ import { mayFire, mayUseCluster, type Scope } from './auth/scope.ts'
 import type { ClusterSettings } from './config.ts'
 import type { Env } from './env.ts'
 import { ProblemError } from './problem.ts'
+import type { FollowupTarget } from './queue/followups.ts'
 
 /** The ways in; each names itself in logs and, later, in the audit trail. */
 export type Door = 'api' | 'slack' | 'discord' | 'github' | 'page'
@@ -25,13 +26,19 @@ export interface Principal {
   scope: Scope
 }
 
-/** One event to queue, with what makes a retry recognisable. */
-export interface EnqueueRequest {
+/** An event someone wants fired, before it is queued. */
+export interface Attempt {
   principal: Principal
   cluster: ClusterSettings
   event: SerfEvent
   /** Where the request came from within its platform (a chat channel), for the audit trail. */
   channel?: string
+}
+
+/** One event to queue, with what makes a retry recognisable. */
+export interface EnqueueRequest extends Attempt {
+  /** Where to report the event's outcome when it settles (a chat door's reply channel). */
+  followup?: FollowupTarget
   /** The door's idempotency key (the API's `webhook-id`). */
   requestId: string
   /** SHA-256 of what the door received; the same key with another body is a conflict. */
@@ -45,16 +52,13 @@ export interface Enqueued {
 }
 
 /**
- * Check and queue an event in its cluster's queue.
- * @throws {ProblemError} forbidden, event-too-large, request-id-reused or queue-full; nothing
- *   is queued then
+ * Check an attempt as queueing it would (scope, Serf's size rule) without queueing it: a door
+ * that must ask for a confirmation first refuses at once what could never be fired.
+ * @throws {ProblemError} forbidden or event-too-large, recorded in the audit trail
  */
-export async function enqueueEvent(env: Pick<Env, 'CLUSTER_QUEUE'>, request: EnqueueRequest): Promise<Enqueued> {
-  const { principal, cluster, event, channel } = request
-  const payloadSha256 = await sha256Hex(new Uint8Array(event.payload))
-  const queue = queueOf(env, cluster.id)
-  const refuse = (problem: ProblemError) =>
-    refuseAttempt(env, { principal, cluster, channel, name: event.name, payloadSha256 }, problem)
+export async function admitEvent(env: Pick<Env, 'CLUSTER_QUEUE'>, attempt: Attempt): Promise<void> {
+  const { principal, cluster, event } = attempt
+  const refuse = async (problem: ProblemError) => refuseAttempt(env, await refusedAttempt(attempt), problem)
   if (!mayUseCluster(principal.scope, cluster.id)) {
     return refuse(new ProblemError('forbidden', `${principal.label} may not send to cluster "${cluster.id}"`))
   }
@@ -69,13 +73,26 @@ export async function enqueueEvent(env: Pick<Env, 'CLUSTER_QUEUE'>, request: Enq
       }),
     )
   }
+}
+
+/**
+ * Check and queue an event in its cluster's queue.
+ * @throws {ProblemError} forbidden, event-too-large, request-id-reused or queue-full; nothing
+ *   is queued then
+ */
+export async function enqueueEvent(env: Pick<Env, 'CLUSTER_QUEUE'>, request: EnqueueRequest): Promise<Enqueued> {
+  const { principal, cluster, event, channel } = request
+  await admitEvent(env, request)
+  const refuse = async (problem: ProblemError) => refuseAttempt(env, await refusedAttempt(request), problem)
+  const queue = queueOf(env, cluster.id)
   const result = await queue.append({
     settings: cluster,
     sender: principal.id,
     requestId: request.requestId,
     bodyHash: request.bodyHash,
     ...event,
-    audit: { door: principal.door, channel, payloadSha256 },
+    audit: { door: principal.door, channel, payloadSha256: await payloadHash(event) },
+    followup: request.followup,
   })
   if (result.kind === 'conflict') {
     return refuse(
@@ -129,7 +146,8 @@ export async function refuseAttempt(
   attempt: RefusedAttempt,
   problem: ProblemError,
 ): Promise<never> {
-  await queueOf(env, attempt.cluster.id).recordRefusal(attempt.cluster, {
+  await queueOf(env, attempt.cluster.id).recordAttempt(attempt.cluster, {
+    decision: 'refused',
     door: attempt.principal.door,
     principal: attempt.principal.id,
     channel: attempt.channel,
@@ -138,6 +156,13 @@ export async function refuseAttempt(
     reason: `${problem.type}: ${problem.message}`,
   })
   throw problem
+}
+
+const payloadHash = (event: SerfEvent) => sha256Hex(new Uint8Array(event.payload))
+
+async function refusedAttempt(attempt: Attempt): Promise<RefusedAttempt> {
+  const { principal, cluster, channel, event } = attempt
+  return { principal, cluster, channel, name: event.name, payloadSha256: await payloadHash(event) }
 }
 
 /** The cluster's queue object. */

@@ -15,6 +15,8 @@ import { toBase64 } from '../../protocol/bytes.ts'
 import type { EventAccepted, EventStatus, Lease, QueuedEvent } from '../../protocol/wire.ts'
 import type { ClusterSettings } from '../config.ts'
 import { type AuditEntry, AuditLog, type AuditQuery } from './audit-log.ts'
+import { FollowupStore, type FollowupTarget } from './followups.ts'
+import { type Decision, type PendingInput, PendingStore } from './pending.ts'
 import { type EventRow, type LeaseRow, SCHEMA } from './schema.ts'
 
 /** What the worker hands to {@link ClusterQueue.append}. */
@@ -28,6 +30,8 @@ export interface AppendInput {
   coalesce: boolean
   /** What the audit trail records of this attempt besides the outcome. */
   audit: Pick<AuditEntry, 'door' | 'channel' | 'payloadSha256'>
+  /** Where to report the outcome once the event settles. */
+  followup?: FollowupTarget
 }
 
 export type AppendResult =
@@ -60,12 +64,16 @@ export type AckResult =
   | { kind: 'lease-lost'; holder: string | null }
   | { kind: 'invalid'; detail: string }
 
-/** How often the alarm expires and prunes while the log holds anything. */
+/** How often the alarm expires, prunes and retries follow-ups while the log holds anything. */
 const ALARM_INTERVAL_MS = 60_000
+/** Decided and expired confirmations are kept a day; the audit trail keeps their story. */
+const PENDING_KEPT_MS = 86_400_000
 
 export class ClusterQueue extends DurableObject {
   #sql: SqlStorage
   #audit: AuditLog
+  #confirmations: PendingStore
+  #followups: FollowupStore
   #waiters = new Set<() => void>()
 
   constructor(ctx: DurableObjectState, env: unknown) {
@@ -73,6 +81,8 @@ export class ClusterQueue extends DurableObject {
     this.#sql = ctx.storage.sql
     this.#sql.exec(SCHEMA)
     this.#audit = new AuditLog(this.#sql)
+    this.#confirmations = new PendingStore(this.#sql)
+    this.#followups = new FollowupStore(this.#sql)
   }
 
   /** Queue an event, or return the original answer when this request id was seen before. */
@@ -98,6 +108,7 @@ export class ClusterQueue extends DurableObject {
     const id = `evt_${crypto.randomUUID().replaceAll('-', '')}`
     const row = this.ctx.storage.transactionSync(() => {
       this.#audit.record({ ...this.#attempt(input), decision: 'queued', eventId: id }, now)
+      if (input.followup) this.#followups.add(id, input.followup)
       return this.#sql
         .exec<{ seq: number }>(
           `INSERT INTO events (id, sender, request_id, body_hash, name, payload, coalesce_flag, enqueued_at)
@@ -118,12 +129,32 @@ export class ClusterQueue extends DurableObject {
     return { kind: 'accepted', accepted: this.#accepted(input.settings, { id, seq: row.seq }), replayed: false }
   }
 
-  /** Record an attempt the enqueue path refused before anything reached the queue. */
-  async recordRefusal(settings: ClusterSettings, entry: Omit<AuditEntry, 'decision'>): Promise<void> {
+  /** Record an attempt decided outside the queue: a refusal, a pending event's fate. */
+  async recordAttempt(settings: ClusterSettings, entry: AuditEntry): Promise<void> {
     const now = Date.now()
     this.#remember(settings)
-    this.#audit.record({ ...entry, decision: 'refused' }, now)
+    this.#audit.record(entry, now)
     await this.#ensureAlarm(now)
+  }
+
+  /** Hold an event for a confirmation or an approval; recorded as `pending`. */
+  async openPending(
+    settings: ClusterSettings,
+    input: PendingInput,
+    audit: Omit<AuditEntry, 'decision'>,
+  ): Promise<void> {
+    const now = Date.now()
+    this.#remember(settings)
+    this.ctx.storage.transactionSync(() => {
+      this.#confirmations.open(input, now)
+      this.#audit.record({ ...audit, decision: 'pending' }, now)
+    })
+    await this.#ensureAlarm(now)
+  }
+
+  /** Settle a click on a pending event: single-use, bound to who may complete it. */
+  async decidePending(id: string, actor: string, action: 'fire' | 'cancel'): Promise<Decision> {
+    return this.#confirmations.decide(id, actor, action, Date.now())
   }
 
   /** A page of the audit trail, oldest first, each record with its event's status now. */
@@ -209,6 +240,7 @@ export class ClusterQueue extends DurableObject {
         .toArray().length
       this.#sql.exec('UPDATE lease SET expires_at = ? WHERE id = 1', now + input.settings.leaseTtlMs)
     })
+    if (this.#followups.markSettled(now)) await this.ctx.storage.setAlarm(now)
     return { kind: 'acked', delivered, rejected, settledThrough: this.#settledThrough() }
   }
 
@@ -226,9 +258,16 @@ export class ClusterQueue extends DurableObject {
     if (!settings) return
     const now = Date.now()
     this.#expireStale(settings, now)
+    this.#followups.markSettled(now)
+    for (const entry of await this.#followups.send(now, fetch)) this.#audit.record(entry, Date.now())
     this.#sql.exec(`DELETE FROM events WHERE state != 'queued' AND settled_at < ?`, now - settings.retentionMs)
     this.#audit.prune(now - settings.retentionMs)
-    if (this.#maxSeqInTable() > 0 || !this.#audit.empty) await this.ctx.storage.setAlarm(now + ALARM_INTERVAL_MS)
+    this.#confirmations.prune(now - PENDING_KEPT_MS)
+    this.#followups.prune()
+    const due = this.#followups.nextDue()
+    const stored = this.#maxSeqInTable() > 0 || !this.#audit.empty
+    const next = Math.min(stored ? now + ALARM_INTERVAL_MS : Number.POSITIVE_INFINITY, due ?? Number.POSITIVE_INFINITY)
+    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next)
   }
 
   #attempt(input: AppendInput): Omit<AuditEntry, 'decision'> {

@@ -42,6 +42,30 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
 CREATE INDEX IF NOT EXISTS audit_by_principal ON audit (principal, seq);
+CREATE TABLE IF NOT EXISTS followups (
+  event_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  url TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  announce INTEGER NOT NULL,
+  label TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'waiting',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS followups_by_state ON followups (state, next_at);
+CREATE TABLE IF NOT EXISTS pending (
+  id TEXT PRIMARY KEY,
+  request TEXT NOT NULL,
+  event_hash TEXT NOT NULL,
+  requirement TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'open',
+  decided_by TEXT,
+  decided_at INTEGER
+);
 `
 
 export type EventRow = {

@@ -1,0 +1,260 @@
+/**
+ * What a chat command or a button click does, whatever the platform: parse, check through the
+ * one enqueue path, hold for a confirmation or an approval when the grants say so, and answer
+ * with a platform-neutral reply that the Slack and Discord doors render. Never waits for Serf:
+ * the outcome is reported later by the cluster's queue (follow-ups).
+ */
+import { fromBase64, sha256Hex, toBase64, utf8 } from '../../../protocol/bytes.ts'
+import type { ClusterSettings, EdgeConfig } from '../../config.ts'
+import { admitEvent, enqueueEvent, type Principal, queueOf } from '../../enqueue.ts'
+import type { Env } from '../../env.ts'
+import { ProblemError } from '../../problem.ts'
+import type { FollowupTarget } from '../../queue/followups.ts'
+import { parseCommand } from './command.ts'
+import {
+  type ChatActor,
+  type ChatApp,
+  careFor,
+  clusterFor,
+  grantsOf,
+  mayReplyTo,
+  principalId,
+  scopeOf,
+} from './policy.ts'
+
+/** How long a confirmation or an approval stays open. */
+export const PENDING_TTL_MS = 5 * 60_000
+
+/** A reply, before a platform renders it. */
+export interface ChatReply {
+  text: string
+  /** `ephemeral`: the person who acted alone; `channel`: everyone in it. */
+  visibility: 'ephemeral' | 'channel'
+  /** Replace the message a button was clicked on (the confirmation) instead of adding one. */
+  replace?: boolean
+  buttons?: { action: 'fire' | 'cancel'; label: string; value: string; danger: boolean }[]
+}
+
+/** One interaction: who, through which app, and where later replies may go. */
+export interface ChatContext {
+  env: Pick<Env, 'CLUSTER_QUEUE'>
+  config: Pick<EdgeConfig, 'clusters'>
+  app: ChatApp
+  actor: ChatActor
+  /** Unique per interaction (idempotency of what it queues). */
+  interactionId: string
+  /** Where the outcome can be reported later (Slack `response_url`, Discord webhook), if any. */
+  replyUrl?: string
+  replyExpiresAt: number
+  /** The platform's own origin for follow-ups (`https://hooks.slack.com`, `https://discord.com`). */
+  platformOrigin: string
+}
+
+/** What a confirmation holds, opaque to the queue. */
+interface HeldEvent {
+  actor: ChatActor
+  cluster: string
+  name: string
+  payloadBase64: string
+  coalesce: boolean
+  announce: boolean
+}
+
+const say = (text: string, extra: Partial<ChatReply> = {}): ChatReply => ({ text, visibility: 'ephemeral', ...extra })
+
+/** Run `/serf <text>`. */
+export async function runCommand(ctx: ChatContext, text: string): Promise<ChatReply> {
+  const command = parseCommand(text)
+  if (command.kind === 'invalid') return say(`${command.reason}. Try \`/serf help\`.`)
+  if (command.kind === 'help') return say(helpText(ctx))
+  const cluster = settingsOf(ctx, command.cluster)
+  if (typeof cluster === 'string') return say(cluster)
+  if (command.kind === 'status') return say(await statusText(ctx, cluster, command.id))
+
+  const grants = grantsOf(ctx.app, ctx.actor)
+  const held: HeldEvent = {
+    actor: ctx.actor,
+    cluster: cluster.id,
+    name: command.name,
+    payloadBase64: toBase64(utf8(command.payload)),
+    coalesce: command.coalesce,
+    announce: false,
+  }
+  const attempt = {
+    principal: principalOf(ctx.app, ctx.actor),
+    cluster,
+    event: eventOf(held),
+    channel: ctx.actor.channel,
+  }
+  try {
+    await admitEvent(ctx.env, attempt)
+  } catch (error) {
+    if (error instanceof ProblemError) return say(`Not fired: ${error.message}`)
+    throw error
+  }
+  const care = careFor(grants, cluster.id, command.name)
+  held.announce = care.announce
+  if (care.requirement === 'none') return fire(ctx, held, ctx.interactionId, await eventHash(held))
+  return hold(ctx, cluster, held, care.requirement, care.group)
+}
+
+/** Run a click on a confirmation's button; `value` is the button's. */
+export async function runClick(ctx: ChatContext, action: 'fire' | 'cancel', value: string): Promise<ChatReply> {
+  const [clusterId, id] = value.split(':')
+  const cluster = clusterId ? ctx.config.clusters.get(clusterId) : undefined
+  if (!cluster || !id?.startsWith('pnd_')) return say('This button is not one of serf-edge’s; nothing fired.')
+  const queue = queueOf(ctx.env, cluster.id)
+  const decision = await queue.decidePending(id, principalId(ctx.actor), action)
+  if (decision.kind === 'unknown') return say('This confirmation is unknown (or long gone); nothing fired.')
+  if (decision.kind === 'expired') {
+    return say('This confirmation expired (5 minutes); nothing fired. Run the command again.', { replace: true })
+  }
+  if (decision.kind === 'used') {
+    const by = decision.by ? ` by <@${decision.by.split(':').at(-1)}>` : ''
+    return say(`This confirmation was already ${decision.state}${by}; nothing more fired.`)
+  }
+  if (decision.kind === 'not-allowed') return say(`You cannot do that: ${decision.reason}. Nothing fired.`)
+  const held = JSON.parse(decision.request) as HeldEvent
+  if (decision.kind === 'cancelled') {
+    await queue.recordAttempt(cluster, {
+      ...auditOf(ctx, held),
+      principal: principalId(ctx.actor),
+      decision: 'cancelled',
+    })
+    return say(`Cancelled \`${held.name}\` on ${held.cluster}; nothing fired.`, { replace: true })
+  }
+  if ((await eventHash(held)) !== decision.eventHash)
+    return say('This confirmation does not match its event; nothing fired.')
+  if (decision.approvedBy) {
+    await queue.recordAttempt(cluster, { ...auditOf(ctx, held), principal: decision.approvedBy, decision: 'approved' })
+  }
+  return { ...(await fire({ ...ctx, actor: held.actor }, held, id, decision.eventHash)), replace: true }
+}
+
+async function fire(ctx: ChatContext, held: HeldEvent, requestId: string, hash: string): Promise<ChatReply> {
+  const cluster = ctx.config.clusters.get(held.cluster)!
+  const label = `\`${held.name}\`${held.payloadBase64 ? ` ${preview(held)}` : ''} on ${held.cluster}`
+  const followup: FollowupTarget | undefined =
+    ctx.replyUrl && mayReplyTo(ctx.app, ctx.replyUrl, ctx.platformOrigin)
+      ? { kind: ctx.actor.platform, url: ctx.replyUrl, expiresAt: ctx.replyExpiresAt, announce: held.announce, label }
+      : undefined
+  try {
+    const { accepted } = await enqueueEvent(ctx.env, {
+      principal: principalOf(ctx.app, held.actor),
+      cluster,
+      event: eventOf(held),
+      channel: held.actor.channel,
+      requestId,
+      bodyHash: hash,
+      followup,
+    })
+    const queued = `queued as #${accepted.sequence} (${accepted.id})`
+    if (held.announce) return { text: `<@${held.actor.user}> fired ${label}: ${queued}`, visibility: 'channel' }
+    return say(`${label}: ${queued}. You will hear when it is delivered.`)
+  } catch (error) {
+    if (error instanceof ProblemError) return say(`Not fired: ${error.message}`)
+    throw error
+  }
+}
+
+async function hold(
+  ctx: ChatContext,
+  cluster: ClusterSettings,
+  held: HeldEvent,
+  requirement: 'confirm' | 'approval',
+  group: string | undefined,
+): Promise<ChatReply> {
+  const id = `pnd_${toHex(crypto.getRandomValues(new Uint8Array(16)))}`
+  const approvers = requirement === 'approval' ? (ctx.app.groups[group!] ?? []) : []
+  await queueOf(ctx.env, cluster.id).openPending(
+    cluster,
+    {
+      id,
+      requester: principalId(held.actor),
+      requirement,
+      approvers: approvers.map((user) => principalId({ ...held.actor, user })),
+      eventHash: await eventHash(held),
+      request: JSON.stringify(held),
+      ttlMs: PENDING_TTL_MS,
+    },
+    { ...auditOf(ctx, held), principal: principalId(held.actor), reason: `needs ${requirement}` },
+  )
+  const what = `\`${held.name}\`${held.payloadBase64 ? ` ${preview(held)}` : ''} on ${cluster.id} (coalesce ${held.coalesce})`
+  const value = `${cluster.id}:${id}`
+  if (requirement === 'confirm') {
+    return say(`Fire ${what}? This asks for your confirmation; it expires in 5 minutes.`, {
+      buttons: [
+        { action: 'fire', label: 'Fire', value, danger: true },
+        { action: 'cancel', label: 'Cancel', value, danger: false },
+      ],
+    })
+  }
+  return {
+    text: `<@${held.actor.user}> asks to fire ${what}. It needs approval by someone in "${group}" other than them; expires in 5 minutes.`,
+    visibility: 'channel',
+    buttons: [
+      { action: 'fire', label: 'Approve and fire', value, danger: true },
+      { action: 'cancel', label: 'Decline', value, danger: false },
+    ],
+  }
+}
+
+function settingsOf(ctx: ChatContext, asked: string | undefined): ClusterSettings | string {
+  const id = clusterFor(ctx.app, ctx.actor.channel, asked)
+  if (!id) return 'No cluster given and none configured for this channel: add `-cluster=NAME`.'
+  return ctx.config.clusters.get(id) ?? `Unknown cluster "${id}".`
+}
+
+async function statusText(ctx: ChatContext, cluster: ClusterSettings, id: string): Promise<string> {
+  const status = await queueOf(ctx.env, cluster.id).status(cluster, principalId(ctx.actor), id)
+  if (!status) return `No event "${id}" of yours in cluster ${cluster.id} (unknown, or pruned after retention).`
+  const error = status.error ? `: ${status.error}` : ''
+  return `\`${status.name}\` on ${cluster.id} (#${status.sequence}, ${status.id}) is ${status.status}${error}.`
+}
+
+function helpText(ctx: ChatContext): string {
+  const grants = grantsOf(ctx.app, ctx.actor)
+  if (grants.length === 0) return 'You may not fire any event here. Ask an operator to grant you some.'
+  const lines = grants.map((grant) => {
+    const clusters = grant.clusters === '*' ? 'any cluster' : grant.clusters.join(', ')
+    return `• ${grant.eventPatterns.map((p) => `\`${p}\``).join(', ')} on ${clusters}`
+  })
+  const cluster = clusterFor(ctx.app, ctx.actor.channel, undefined)
+  return [
+    'Usage: `/serf <event> [payload] [-cluster=NAME] [-coalesce=false]`, `/serf status <id>`, `/serf help`.',
+    `Here you may fire:`,
+    ...lines,
+    cluster ? `Without -cluster, events go to ${cluster}.` : 'Give -cluster=NAME: this channel has no default.',
+  ].join('\n')
+}
+
+function principalOf(app: ChatApp, actor: ChatActor): Principal {
+  const platform = actor.platform === 'slack' ? 'Slack' : 'Discord'
+  return {
+    id: principalId(actor),
+    door: actor.platform,
+    label: `${platform} user ${actor.user} (${app.id})`,
+    scope: scopeOf(grantsOf(app, actor)),
+  }
+}
+
+const eventOf = (held: HeldEvent) => ({
+  name: held.name,
+  payload: fromBase64(held.payloadBase64),
+  coalesce: held.coalesce,
+})
+
+function auditOf(ctx: ChatContext, held: HeldEvent) {
+  return { door: ctx.actor.platform, channel: held.actor.channel, name: held.name }
+}
+
+/** What a confirmation binds: the canonical event and where it goes. */
+const eventHash = (held: HeldEvent) =>
+  sha256Hex(JSON.stringify([held.cluster, held.name, held.payloadBase64, held.coalesce, principalId(held.actor)]))
+
+function preview(held: HeldEvent): string {
+  const text = new TextDecoder().decode(fromBase64(held.payloadBase64))
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text)
+}
+
+const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')

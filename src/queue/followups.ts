@@ -1,0 +1,148 @@
+/**
+ * Follow-ups: telling a chat channel how its event ended (delivered, rejected by Serf, expired).
+ * The Durable Object sends them, when the bridge's ack or the expiry settles the event: a
+ * Worker's `waitUntil` ends 30 s after its response, long before most events settle.
+ */
+import { backoffDelay } from '../../protocol/timing.ts'
+import type { AuditEntry } from './audit-log.ts'
+import type { EventRow } from './schema.ts'
+
+/** Where and how to report an event's outcome. */
+export interface FollowupTarget {
+  /** `slack`: POST to the command's `response_url`; `discord`: PATCH the original response. */
+  kind: 'slack' | 'discord'
+  url: string
+  /** When the platform stops taking it (ms since the epoch): Slack 30 min, Discord 15 min. */
+  expiresAt: number
+  /** Post in the channel (Slack `in_channel`) rather than to the requester alone. */
+  announce: boolean
+  /** How the message names the event, e.g. "`deploy` v1.4.2 on prod". */
+  label: string
+}
+
+type FollowupRow = {
+  event_id: string
+  kind: FollowupTarget['kind']
+  url: string
+  expires_at: number
+  announce: number
+  label: string
+  attempts: number
+}
+
+/** Attempts per follow-up before it is given up. */
+const MAX_ATTEMPTS = 4
+
+/** Follow-ups of one cluster's events, in its Durable Object's storage. */
+export class FollowupStore {
+  readonly #sql: SqlStorage
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql
+  }
+
+  add(eventId: string, target: FollowupTarget): void {
+    this.#sql.exec(
+      `INSERT OR IGNORE INTO followups (event_id, kind, url, expires_at, announce, label) VALUES (?, ?, ?, ?, ?, ?)`,
+      eventId,
+      target.kind,
+      target.url,
+      target.expiresAt,
+      target.announce ? 1 : 0,
+      target.label,
+    )
+  }
+
+  /** Mark due every waiting follow-up whose event has settled; true when any is due now. */
+  markSettled(now: number): boolean {
+    this.#sql.exec(
+      `UPDATE followups SET state = 'due', next_at = ? WHERE state = 'waiting'
+         AND event_id IN (SELECT id FROM events WHERE state != 'queued')`,
+      now,
+    )
+    return this.nextDue() !== null
+  }
+
+  /** When the next due follow-up should be sent, or null. */
+  nextDue(): number | null {
+    return this.#sql.exec<{ at: number | null }>(`SELECT MIN(next_at) AS at FROM followups WHERE state = 'due'`).one()
+      .at
+  }
+
+  /**
+   * Send what is due, one request each; retry failures with backoff until the platform's
+   * deadline. Returns what the audit trail should record of each finished follow-up.
+   */
+  async send(now: number, fetcher: typeof fetch): Promise<AuditEntry[]> {
+    const rows = this.#sql
+      .exec<FollowupRow & Pick<EventRow, 'sender' | 'name' | 'state' | 'error' | 'seq'>>(
+        `SELECT followups.*, events.sender, events.name, events.state, events.error, events.seq
+         FROM followups JOIN events ON events.id = followups.event_id
+         WHERE followups.state = 'due' AND followups.next_at <= ? ORDER BY followups.next_at LIMIT 50`,
+        now,
+      )
+      .toArray()
+    const audit: AuditEntry[] = []
+    for (const row of rows) {
+      const entry = { door: row.kind, principal: row.sender, name: row.name, eventId: row.event_id }
+      if (now >= row.expires_at) {
+        this.#finish(row.event_id, 'lapsed', 'the platform no longer accepts a reply')
+        audit.push({ ...entry, decision: 'followup-lapsed', reason: `${row.kind} reply window closed` })
+        continue
+      }
+      const error = await post(fetcher, row, outcomeText(row))
+      if (error === null) {
+        this.#finish(row.event_id, 'sent', null)
+        audit.push({ ...entry, decision: 'followup-sent' })
+      } else if (row.attempts + 1 >= MAX_ATTEMPTS) {
+        this.#finish(row.event_id, 'failed', error)
+        audit.push({ ...entry, decision: 'followup-failed', reason: error })
+      } else {
+        const retryAt = now + backoffDelay({ initialMs: 2_000, maxMs: 60_000 }, row.attempts + 1)
+        this.#sql.exec(
+          'UPDATE followups SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE event_id = ?',
+          retryAt,
+          error,
+          row.event_id,
+        )
+      }
+    }
+    return audit
+  }
+
+  /** Forget follow-ups of events that are gone. */
+  prune(): void {
+    this.#sql.exec('DELETE FROM followups WHERE event_id NOT IN (SELECT id FROM events)')
+  }
+
+  #finish(eventId: string, state: string, error: string | null): void {
+    this.#sql.exec('UPDATE followups SET state = ?, last_error = ? WHERE event_id = ?', state, error, eventId)
+  }
+}
+
+/** The outcome in one line, as chat users read it. */
+export function outcomeText(event: Pick<EventRow, 'state' | 'error' | 'seq'> & { label: string }): string {
+  if (event.state === 'delivered') return `✅ ${event.label} delivered to Serf (#${event.seq})`
+  if (event.state === 'rejected') return `❌ ${event.label} rejected by Serf (#${event.seq}): ${event.error ?? ''}`
+  return `⌛ ${event.label} expired (#${event.seq}): no bridge delivered it in time`
+}
+
+// Slack: a new message through response_url; Discord: an edit of the original response.
+async function post(fetcher: typeof fetch, row: FollowupRow, text: string): Promise<string | null> {
+  const body =
+    row.kind === 'slack'
+      ? { response_type: row.announce === 1 ? 'in_channel' : 'ephemeral', replace_original: false, text }
+      : { content: text, components: [] }
+  try {
+    const response = await fetcher(row.url, {
+      method: row.kind === 'slack' ? 'POST' : 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    })
+    await response.body?.cancel()
+    return response.ok ? null : `HTTP ${response.status}`
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
+  }
+}
