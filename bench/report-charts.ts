@@ -1,9 +1,7 @@
 /** The SVG charts of the report, named `<prefix>-<figure>.svg`. */
-import type { BenchResults } from './run.ts'
+import { type BenchResults, SYSTEMS } from './results.ts'
 import { barChart, cdfChart } from './svg.ts'
 import { SHORT_LABELS, type SystemId } from './systems.ts'
-
-const SYSTEMS: SystemId[] = ['edge', 'direct', 'webhook']
 
 export function renderCharts(r: BenchResults, prefix: string): Record<string, string> {
   const charts: Record<string, string> = {}
