@@ -4,7 +4,7 @@
  * node's recorder has run for each of them or arrivals stop. The cluster's own loss-free rate is
  * found with direct RPC at fixed rates, stepping up until an event goes missing.
  */
-import type { SerfCluster } from '../test/helpers/serf-agent.ts'
+import type { SerfCluster } from '../scripts/harness/serf.ts'
 import { type ClusterArrivals, oldEventDrops } from './cluster.ts'
 import { cpuSeconds, statusKiB } from './proc.ts'
 import { nowMs, sleep } from './stats.ts'

@@ -1,13 +1,13 @@
 /**
- * Serf clusters for the bench, started with test/helpers/serf-agent.ts: either every node runs
- * the compiled recorder for every user event, or no node runs any handler (for the queue-drain
- * figure, where 100,000 handler processes would measure only fork+exec).
+ * Serf clusters for the bench, started with the harness (scripts/harness/serf.ts): either every
+ * node runs the compiled recorder for every user event, or no node runs any handler (for the
+ * queue-drain figure, where 100,000 handler processes would measure only fork+exec).
  */
 import { execFile } from 'node:child_process'
-import { type FileHandle, open } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { type SerfAgent, type SerfCluster, startSerfCluster } from '../test/helpers/serf-agent.ts'
+import { payloadText, RecordTail } from '../scripts/harness/recorder.ts'
+import { type SerfAgent, type SerfCluster, startSerfCluster } from '../scripts/harness/serf.ts'
 
 const SOURCE = resolve(import.meta.dirname, 'recorder.c')
 
@@ -51,42 +51,25 @@ export function oldEventDrops(agents: readonly SerfAgent[]): number[] {
 
 /** One node's recorder file, read incrementally: `name\tpayload` → first arrival (monotonic ms). */
 class NodeArrivals {
-  readonly #file: string
-  #handle: FileHandle | undefined
-  #offset = 0
-  #partial = ''
+  readonly #tail: RecordTail
   readonly first = new Map<string, number>()
   duplicates = 0
 
   constructor(file: string) {
-    this.#file = file
+    this.#tail = new RecordTail(file)
   }
 
   async refresh(): Promise<void> {
-    this.#handle ??= await open(this.#file, 'r').catch(() => undefined)
-    if (!this.#handle) return
-    const buffer = Buffer.alloc(1 << 20)
-    for (;;) {
-      const { bytesRead } = await this.#handle.read(buffer, 0, buffer.length, this.#offset)
-      if (bytesRead === 0) return
-      this.#offset += bytesRead
-      const lines = (this.#partial + buffer.toString('utf8', 0, bytesRead)).split('\n')
-      this.#partial = lines.pop()!
-      for (const line of lines) this.#add(line)
+    for (const event of await this.#tail.read()) {
+      if (event.arrivedMs === undefined) continue
+      const key = `${event.name}\t${payloadText(event)}`
+      if (this.first.has(key)) this.duplicates++
+      else this.first.set(key, event.arrivedMs)
     }
   }
 
-  #add(line: string): void {
-    const [, name, encoded = '', ns] = line.split('\t')
-    if (!name || !ns) return
-    // Serf appends a newline to every payload that lacks one; drop it to get the payload back.
-    const key = `${name}\t${Buffer.from(encoded, 'base64').toString('utf8').replace(/\n$/, '')}`
-    if (this.first.has(key)) this.duplicates++
-    else this.first.set(key, Number(ns) / 1e6)
-  }
-
-  async close(): Promise<void> {
-    await this.#handle?.close()
+  close(): Promise<void> {
+    return this.#tail.close()
   }
 }
 

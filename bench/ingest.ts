@@ -5,7 +5,7 @@
  * webhook hook runs `serf event` per request against one agent that runs no handler.
  */
 import { fireEvent } from '../client/sdk.ts'
-import type { LocalEdge } from '../test/helpers/edge.ts'
+import type { LocalEdge } from '../scripts/harness/local-edge.ts'
 import { cpuSeconds, descendants, reapedChildrenCpuSeconds } from './proc.ts'
 import { nowMs, type Summary, summarize } from './stats.ts'
 import type { SystemId } from './systems.ts'

@@ -3,52 +3,23 @@
  * machine, read from /proc so the bench needs no extra tools.
  */
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
+import { processTree, procStat } from '../scripts/harness/process-table.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
 
-interface Stat {
-  comm: string
-  ppid: number
-  utime: number
-  stime: number
-  cutime: number
-  cstime: number
-}
-
-function readStat(pid: number): Stat | null {
-  let text: string
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  } catch {
-    return null
-  }
-  // comm may hold spaces and parentheses; the fields after the last ')' are plain numbers.
-  const close = text.lastIndexOf(')')
-  const rest = text.slice(close + 2).split(' ')
-  const num = (field: number) => Number(rest[field - 3])
-  return {
-    comm: text.slice(text.indexOf('(') + 1, close),
-    ppid: num(4),
-    utime: num(14),
-    stime: num(15),
-    cutime: num(16),
-    cstime: num(17),
-  }
-}
-
 /** User + system CPU seconds the process itself used so far (0 once it is gone). */
 export function cpuSeconds(pid: number): number {
-  const stat = readStat(pid)
+  const stat = procStat(pid)
   return stat ? (stat.utime + stat.stime) / TICKS : 0
 }
 
 /** CPU seconds of the process's children that it has already reaped (cutime + cstime). */
 export function reapedChildrenCpuSeconds(pid: number): number {
-  const stat = readStat(pid)
+  const stat = procStat(pid)
   return stat ? (stat.cutime + stat.cstime) / TICKS : 0
 }
 
@@ -64,27 +35,9 @@ export function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 
 /** Every live process below `pid`, with its command name. */
 export function descendants(pid: number): { pid: number; comm: string }[] {
-  const parents = new Map<number, { ppid: number; comm: string }>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    const stat = readStat(Number(entry))
-    if (stat) parents.set(Number(entry), { ppid: stat.ppid, comm: stat.comm })
-  }
-  const below: { pid: number; comm: string }[] = []
-  const walk = (parent: number) => {
-    for (const [child, info] of parents) {
-      if (info.ppid !== parent) continue
-      below.push({ pid: child, comm: info.comm })
-      walk(child)
-    }
-  }
-  walk(pid)
-  return below
-}
-
-/** CPU seconds of a set of processes, for before/after differences. */
-export function totalCpuSeconds(pids: readonly number[]): number {
-  return pids.reduce((total, pid) => total + cpuSeconds(pid), 0)
+  return processTree(pid)
+    .slice(1)
+    .map(({ pid, comm }) => ({ pid, comm }))
 }
 
 /** The facts a reader needs to compare these numbers with their own. */

@@ -8,10 +8,11 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { EdgeClient } from '../agent-bridge/edge-client.ts'
 import { importSignKey } from '../protocol/signature.ts'
-import { startBridge } from '../test/helpers/bridge-process.ts'
-import type { LocalEdge } from '../test/helpers/edge.ts'
-import { fireBurst } from '../test/helpers/fire.ts'
-import { type SerfCluster, waitFor } from '../test/helpers/serf-agent.ts'
+import { startBridge } from '../scripts/harness/bridge.ts'
+import { fireBurst } from '../scripts/harness/fire.ts'
+import type { LocalEdge } from '../scripts/harness/local-edge.ts'
+import type { SerfCluster } from '../scripts/harness/serf.ts'
+import { waitFor } from '../scripts/harness/wait.ts'
 import { cpuSeconds, descendants, statusKiB } from './proc.ts'
 import { inspectQueueDb, type QueueDbFacts } from './queue-storage.ts'
 import { nowMs, type Summary, sleep, summarize } from './stats.ts'
@@ -50,8 +51,6 @@ export interface QueueScaleOptions {
   waitForPrune: boolean
   retentionMs: number
   bridgeArgs: string[]
-  /** Called with the bridge's pid, so the caller can kill it at exit. */
-  onBridge?: (pid: number) => void
   log: (line: string) => void
 }
 
@@ -128,20 +127,12 @@ export async function measureQueueScale(o: QueueScaleOptions): Promise<QueueScal
     bridgeId: 'bench-scale',
     extraArgs: o.bridgeArgs,
   })
-  o.onBridge?.(bridge.pid)
   const drainStart = nowMs()
   const cpuBefore = cpuSeconds(bridge.pid)
-  const served = await bridge.waitForLog(/serving \/metrics/)
-  const metricsUrl = `http://${String(served.metrics)}/metrics`
-  const metric = async (name: string) => {
-    const text = await (await fetch(metricsUrl)).text()
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `))
-    return line ? Number(line.split(' ')[1]) : 0
-  }
   let lastLog = nowMs()
   await waitFor(
     async () => {
-      const acked = await metric('serf_edge_bridge_events_acked_total')
+      const acked = await bridge.metric('serf_edge_bridge_events_acked_total')
       if (nowMs() - lastLog > 15_000) {
         o.log(`  drained ${acked}/${o.count}`)
         lastLog = nowMs()
@@ -155,7 +146,7 @@ export async function measureQueueScale(o: QueueScaleOptions): Promise<QueueScal
     },
   )
   const drainSeconds = (nowMs() - drainStart) / 1000
-  const pacingWaitSeconds = await metric('serf_edge_bridge_pacing_wait_seconds_total')
+  const pacingWaitSeconds = await bridge.metric('serf_edge_bridge_pacing_wait_seconds_total')
   const bridgePeakRssMiB = statusKiB(bridge.pid, 'VmHWM') / 1024
   const bridgeCpuSeconds = cpuSeconds(bridge.pid) - cpuBefore
   await bridge.stop()

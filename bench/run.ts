@@ -7,59 +7,23 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { stopAllBridges } from '../test/helpers/bridge-process.ts'
-import { type LocalEdge, startEdge, stopAllEdges } from '../test/helpers/edge.ts'
-import { stopAll as stopAllSerf } from '../test/helpers/serf-agent.ts'
-import {
-  type BurstRun,
-  concurrentSubmitter,
-  findLossFreeRate,
-  pipelinedSubmitter,
-  type RateSearch,
-  runBurst,
-} from './burst.ts'
+import { stopAllBridges } from '../scripts/harness/bridge.ts'
+import { type LocalEdge, startEdge, stopAllEdges } from '../scripts/harness/local-edge.ts'
+import { stopAllAgents } from '../scripts/harness/serf.ts'
+import { concurrentSubmitter, findLossFreeRate, pipelinedSubmitter, runBurst } from './burst.ts'
 import { buildRecorder, ClusterArrivals, startRecordingCluster, startSilentCluster } from './cluster.ts'
-import { edgeBaselineTarget, edgeTarget, type IngestRun, measureIngest, webhookTarget } from './ingest.ts'
-import { type LatencyResult, measureLatency } from './latency.ts'
+import { edgeBaselineTarget, edgeTarget, measureIngest, webhookTarget } from './ingest.ts'
+import { measureLatency } from './latency.ts'
 import { type BenchOptions, type Figure, HELP, parseOptions } from './options.ts'
-import { type MachineFacts, machineFacts } from './proc.ts'
-import { measureQueueScale, type QueueScaleResult } from './queue-scale.ts'
+import { machineFacts } from './proc.ts'
+import { measureQueueScale } from './queue-scale.ts'
 import { writeReport } from './report.ts'
+import type { BenchResults } from './results.ts'
 import { nowMs } from './stats.ts'
 import { bridgeSettings, directSystem, type EventSystem, edgeSystem, type SystemId, webhookSystem } from './systems.ts'
 import { ensureWebhook, startWebhook, stopAllWebhooks } from './webhook.ts'
 
-export interface BenchResults {
-  facts: MachineFacts
-  recorder?: string
-  webhookVersion?: string
-  /** agent-bridge's effective pacing flags in this run. */
-  bridgeSettings?: string
-  latency: Partial<Record<SystemId, LatencyResult>>
-  bursts: BurstRun[]
-  rateSearch?: RateSearch
-  ingest: IngestRun[]
-  queue?: QueueScaleResult
-  loadAverages: { when: string; load: number[] }[]
-  /** Wall-clock seconds of each phase, to tell what a larger size would cost. */
-  phases: { name: string; seconds: number }[]
-  totalSeconds: number
-  /** ISO time the measurements ended. */
-  finishedAt: string
-}
-
 let interrupted = false
-/** Last-resort kills at exit, for processes whose helpers only stop them asynchronously. */
-const pidsToKill = new Set<number>()
-process.once('exit', () => {
-  for (const pid of pidsToKill) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-})
 
 /** Throws once the bench was interrupted, so no further phase starts a process. */
 function checkpoint(): void {
@@ -68,9 +32,10 @@ function checkpoint(): void {
 
 const log = (line: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`)
 
+/** Stop what the bench started; should the bench die first, the harness kills it at exit. */
 async function stopEverything(): Promise<void> {
   await Promise.allSettled([stopAllBridges(), stopAllWebhooks()])
-  await Promise.allSettled([stopAllEdges(), stopAllSerf()])
+  await Promise.allSettled([stopAllEdges(), stopAllAgents()])
 }
 
 /** Figures 1, 2 and 4 for one system, on a fresh recording cluster. */
@@ -91,7 +56,6 @@ async function runSystem(
       const edge = edgeSystem(ctx.edge!, 'bench', cluster, join(ctx.dir, 'bench.cursor.json'), o.bridgeArgs)
       system = edge
       bridgePid = edge.bridge.pid
-      pidsToKill.add(bridgePid)
       await edge.bridge.waitForLog(/connected to the Serf agent/)
     } else {
       const server = await startWebhook({
@@ -139,7 +103,6 @@ async function runSystem(
     }
   } finally {
     await system?.stop().catch(() => {})
-    if (bridgePid) pidsToKill.delete(bridgePid)
     await arrivals.close()
     await cluster.stop()
   }
@@ -210,8 +173,6 @@ async function main(argv: string[]): Promise<number> {
       dir: join(dir, 'edge'),
       clusters: { bench: base, ingest: base, scale: { ...base, retention: '10m' } },
     })
-    // wrangler dev runs in its own process group (workerd below it).
-    pidsToKill.add(-edge.pid!)
     load('edge started')
     if (needs('latency', 'burst')) {
       for (const id of o.systems) {
@@ -263,7 +224,6 @@ async function main(argv: string[]): Promise<number> {
           waitForPrune: o.waitPrune,
           retentionMs: 10 * 60_000,
           bridgeArgs: o.bridgeArgs,
-          onBridge: (pid) => pidsToKill.add(pid),
           log,
         })
       } finally {
@@ -273,7 +233,6 @@ async function main(argv: string[]): Promise<number> {
     }
   } finally {
     await stopEverything()
-    pidsToKill.clear()
     if (!o.keep) await rm(dir, { recursive: true, force: true })
   }
   r.totalSeconds = (nowMs() - started) / 1000

@@ -6,9 +6,9 @@
 import { resolveConfig } from '../agent-bridge/cli.ts'
 import { SerfRpcClient } from '../agent-bridge/serf-rpc.ts'
 import { fireEvent } from '../client/sdk.ts'
-import { type BridgeProcess, startBridge } from '../test/helpers/bridge-process.ts'
-import type { LocalEdge } from '../test/helpers/edge.ts'
-import type { SerfCluster } from '../test/helpers/serf-agent.ts'
+import { type BridgeProcess, startBridge } from '../scripts/harness/bridge.ts'
+import type { LocalEdge } from '../scripts/harness/local-edge.ts'
+import type { SerfCluster } from '../scripts/harness/serf.ts'
 import type { WebhookServer } from './webhook.ts'
 
 export type SystemId = 'edge' | 'direct' | 'webhook'

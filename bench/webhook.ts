@@ -5,12 +5,14 @@
  * exits (`include-command-output-in-response`), so a 200 means Serf accepted the event, as the
  * edge's 202 means the event is durably queued; a sender learns of a failure either way.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { createHmac, randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { freePort, waitFor } from '../test/helpers/serf-agent.ts'
+import { freePort } from '../scripts/harness/net.ts'
+import { OwnedProcess } from '../scripts/harness/process.ts'
+import { waitFor } from '../scripts/harness/wait.ts'
 
 const run = promisify(execFile)
 const running = new Set<WebhookServer>()
@@ -70,26 +72,21 @@ export interface WebhookOptions {
 export class WebhookServer {
   readonly url: string
   readonly #secret: string
-  readonly #child: ChildProcess
-  readonly exited: Promise<void>
-  #log = ''
+  readonly #process: OwnedProcess
 
-  constructor(url: string, secret: string, child: ChildProcess) {
+  constructor(url: string, secret: string, child: OwnedProcess) {
     this.url = url
     this.#secret = secret
-    this.#child = child
-    const keep = (chunk: Buffer) => (this.#log = (this.#log + chunk.toString()).slice(-64 * 1024))
-    child.stdout?.on('data', keep)
-    child.stderr?.on('data', keep)
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()))
+    this.#process = child
+    running.add(this)
   }
 
   get pid(): number {
-    return this.#child.pid!
+    return this.#process.pid!
   }
 
   get log(): string {
-    return this.#log
+    return this.#process.output
   }
 
   /** POST `body` signed as the hook's trigger rule wants: hex HMAC-SHA256 of the raw body. */
@@ -102,13 +99,10 @@ export class WebhookServer {
     })
   }
 
+  /** SIGTERM, SIGKILL after 5 s. */
   async stop(): Promise<void> {
     running.delete(this)
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return
-    this.#child.kill('SIGTERM')
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5_000)
-    await this.exited
-    clearTimeout(timer)
+    await this.#process.stop(5_000)
   }
 }
 
@@ -138,16 +132,13 @@ export async function startWebhook(options: WebhookOptions): Promise<WebhookServ
   const hooksFile = join(options.dir, 'hooks.json')
   await writeFile(hooksFile, JSON.stringify(hooks, null, 2), { mode: 0o600 })
   const port = await freePort()
-  const child = spawn(options.binary, ['-hooks', hooksFile, '-ip', '127.0.0.1', '-port', String(port)], {
-    cwd: options.dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const args = ['-hooks', hooksFile, '-ip', '127.0.0.1', '-port', String(port)]
+  const child = new OwnedProcess('webhook', options.binary, args, { cwd: options.dir, keepChars: 64 * 1024 })
   const server = new WebhookServer(`http://127.0.0.1:${port}/hooks/serf-event`, secret, child)
-  running.add(server)
   try {
     await waitFor(
       async () => {
-        if (child.exitCode !== null) throw new Error(`webhook exited with ${child.exitCode}:\n${server.log}`)
+        if (!child.running) throw new Error(`webhook exited before it answered:\n${server.log}`)
         const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => null)
         return res !== null
       },
@@ -164,13 +155,3 @@ export async function startWebhook(options: WebhookOptions): Promise<WebhookServ
 export async function stopAllWebhooks(): Promise<void> {
   await Promise.all([...running].map((server) => server.stop()))
 }
-
-process.once('exit', () => {
-  for (const server of running) {
-    try {
-      process.kill(server.pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-})

@@ -54,8 +54,6 @@ const signalled = new Promise<NodeJS.Signals>((resolve) => {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 })
-// Last resort, for an exception nobody caught: no child outlives this process.
-process.once('exit', () => pipeline.killNow())
 
 type Outcome =
   | { kind: 'signal'; signal: NodeJS.Signals }

@@ -5,6 +5,7 @@
  * routine chatter is left out.
  */
 import { styleText } from 'node:util'
+import type { RecordedUserEvent } from '../harness/recorder.ts'
 
 /** Where a line comes from. */
 export type Source = 'dev' | 'keys' | 'edge' | 'serf' | 'bridge' | 'event'
@@ -144,17 +145,14 @@ export function serfAgentLine(raw: string): Shown {
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
- * A line of the development handler's record (`LTIME<TAB>name<TAB>base64`) as a sentence. Serf
- * ends every non-empty payload with a newline on the handler's stdin; it is not shown.
+ * A user event the development handler recorded, as a sentence. The newline Serf ends every
+ * non-empty payload with on the handler's stdin is not shown.
  */
-export function userEventLine(raw: string): string {
-  const [ltime, name, encoded = ''] = raw.split('\t')
-  let bytes: Uint8Array = Buffer.from(encoded, 'base64')
-  if (bytes.at(-1) === 0x0a) bytes = bytes.subarray(0, -1)
-  return `received user event ${JSON.stringify(name)}, ${payloadText(bytes)}, Lamport time ${ltime}`
+export function userEventLine(event: RecordedUserEvent): string {
+  return `received user event ${JSON.stringify(event.name)}, ${shownPayload(event.payload)}, Lamport time ${event.ltime}`
 }
 
-function payloadText(bytes: Uint8Array): string {
+function shownPayload(bytes: Uint8Array): string {
   if (bytes.length === 0) return 'no payload'
   try {
     const text = strictUtf8.decode(bytes)

@@ -2,24 +2,22 @@
  * The whole pipeline on one machine: the edge in `wrangler dev`, a Serf agent (a development one
  * when none answers), and agent-bridge between them. `start()` brings them up in that order and
  * `stop()` takes them down in the reverse one, so the bridge releases its lease at a live edge.
+ *
+ * Each child runs in a process group of its own, for two reasons: Ctrl-C in the terminal then
+ * reaches only `npm start`, which stops the children in order (the bridge must release its lease
+ * while the edge still runs); and `wrangler dev` spawns workerd and esbuild, which only a signal
+ * to the whole group reaches.
  */
-import { join } from 'node:path'
-import { type ChildExit, DevChild } from './child.ts'
+import { spawnBridge } from '../harness/bridge.ts'
+import { portAnswers } from '../harness/net.ts'
+import { OwnedProcess, type ProcessExit } from '../harness/process.ts'
+import { waitFor } from '../harness/wait.ts'
+import { edgeAnswers, spawnWranglerDev } from '../harness/wrangler.ts'
 import { DEV_CLUSTER, type DevConfig, type DevPaths, DevSetupError, devPaths } from './config.ts'
 import { bridgeLine, type DevConsole, serfAgentLine, userEventLine, wranglerLine } from './console.ts'
 import { type DevKeys, ensureDevKeys, writeToolsEnv } from './keys.ts'
-import { portAnswers, waitFor } from './net.ts'
-import { readyMessage } from './ready.ts'
+import { type DevRunning, readyMessage } from './ready.ts'
 import { describeAgent, EventFeed, installHint, planDevAgent, prepareDevAgent } from './serf-agent.ts'
-
-/** What runs once `start()` resolved, for the ready message. */
-export interface DevRunning {
-  edgeUrl: string
-  /** `dev`: the agent npm start runs; `existing`: one that answered; `none`: no serf. */
-  agent: 'dev' | 'existing' | 'none'
-  rpcAddr: string
-  metricsUrl: string | undefined
-}
 
 const EDGE_READY_TIMEOUT_MS = 120_000
 const BRIDGE_READY_TIMEOUT_MS = 60_000
@@ -28,7 +26,7 @@ export class DevPipeline {
   readonly #config: DevConfig
   readonly #paths: DevPaths
   readonly #out: DevConsole
-  readonly #children: DevChild[] = []
+  readonly #children: OwnedProcess[] = []
   #feed: EventFeed | undefined
   #stopping = false
   #stopped = false
@@ -113,27 +111,16 @@ export class DevPipeline {
   async #startEdge(edgeUrl: string): Promise<void> {
     const { root, port, env } = this.#config
     this.#out.line('edge', `starting wrangler dev on ${edgeUrl} (queue state in .serf-edge/state)`)
-    const edge = this.#spawn(
-      'edge',
-      process.execPath,
-      [
-        join(root, 'node_modules/wrangler/bin/wrangler.js'),
-        'dev',
-        '--ip=127.0.0.1',
-        `--port=${port}`,
-        `--persist-to=${this.#paths.edgeState}`,
-        '--show-interactive-dev-session=false',
-      ],
-      {
-        // The edge never reads `request.cf`: skip fetching it (a network call, a warning offline).
-        CLOUDFLARE_CF_FETCH_ENABLED: env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
-      },
-      (line) => this.#out.shown('edge', wranglerLine(line)),
+    const edge = this.#own(
+      spawnWranglerDev({
+        root,
+        port,
+        persistTo: this.#paths.edgeState,
+        env,
+        onLine: (line) => this.#out.shown('edge', wranglerLine(line)),
+      }),
     )
-    await this.#until(edge, EDGE_READY_TIMEOUT_MS, 'the edge to answer', async () => {
-      const response = await fetch(`${edgeUrl}/`).catch(() => undefined)
-      return response?.ok === true && ((await response.json()) as { service?: string }).service === 'serf-edge'
-    })
+    await this.#until(edge, EDGE_READY_TIMEOUT_MS, 'the edge to answer', () => edgeAnswers(edgeUrl))
   }
 
   async #startAgent(): Promise<void> {
@@ -141,32 +128,34 @@ export class DevPipeline {
     await prepareDevAgent(this.#config, this.#paths, plan)
     this.#out.line('serf', `no Serf agent at ${this.#config.rpcAddr}: starting a development agent`)
     this.#out.line('serf', describeAgent(plan, this.#config.root))
-    const agent = this.#spawn('serf', plan.command, plan.args, {}, (line) =>
-      this.#out.shown('serf', serfAgentLine(line)),
+    const agent = this.#own(
+      new OwnedProcess('serf', plan.command, plan.args, {
+        cwd: this.#config.root,
+        env: this.#config.env,
+        group: true,
+        onLine: (line) => this.#out.shown('serf', serfAgentLine(line)),
+      }),
     )
-    this.#feed = new EventFeed(plan.eventsFile, (line) => this.#out.line('event', userEventLine(line)))
-    await this.#feed.start()
+    this.#feed = new EventFeed(plan.eventsFile, (event) => this.#out.line('event', userEventLine(event)))
+    this.#feed.start()
     await this.#until(agent, 15_000, `the Serf agent's RPC at ${this.#config.rpcAddr}`, () =>
       portAnswers(this.#config.rpcAddr),
     )
   }
 
   async #startBridge(edgeUrl: string, keys: DevKeys): Promise<void> {
-    const { root, rpcAddr, rpcAuth, metricsAddr } = this.#config
-    const bridge = this.#spawn(
-      'bridge',
-      process.execPath,
-      [
-        join(root, 'agent-bridge/cli.ts'),
-        `-edge-url=${edgeUrl}`,
-        `-cluster=${DEV_CLUSTER}`,
-        `-rpc-addr=${rpcAddr}`,
-        `-cursor-file=${this.#paths.cursorFile}`,
-        `-metrics-addr=${metricsAddr}`,
-      ],
-      { SERF_EDGE_BRIDGE_KEY: keys.bridgeKey, SERF_RPC_AUTH: rpcAuth || undefined },
-      (line) => this.#bridgeLog(line),
-    )
+    const { root, rpcAddr, rpcAuth, metricsAddr, env } = this.#config
+    const options = {
+      edgeUrl,
+      cluster: DEV_CLUSTER,
+      bridgeKey: keys.bridgeKey,
+      rpcAddr,
+      rpcAuth,
+      cursorFile: this.#paths.cursorFile,
+      bridgeId: null,
+      metricsAddr,
+    }
+    const bridge = this.#own(spawnBridge(options, { root, env, group: true, onLine: (line) => this.#bridgeLog(line) }))
     await this.#until(bridge, BRIDGE_READY_TIMEOUT_MS, 'the bridge to reach the edge', () => this.#bridgeRole)
   }
 
@@ -180,28 +169,20 @@ export class DevPipeline {
     this.#out.shown('bridge', shown)
   }
 
-  #spawn(
-    name: string,
-    command: string,
-    args: string[],
-    env: Record<string, string | undefined>,
-    onLine: (line: string) => void,
-  ): DevChild {
-    const child = new DevChild(name, command, args, {
-      cwd: this.#config.root,
-      env: { ...this.#config.env, ...env },
-      onLine,
-    })
+  /** Keep `child` for `stop()`, and report it as a crash when it exits unasked. */
+  #own(child: OwnedProcess): OwnedProcess {
     this.#children.push(child)
     void child.exited.then((exit) => {
-      if (!this.#stopping) this.#crash(`${name} ${exitText(exit)}\n--- last output of ${name} ---\n${child.tail}`)
+      if (!this.#stopping) {
+        this.#crash(`${child.name} ${exitText(exit)}\n--- last output of ${child.name} ---\n${child.tail()}`)
+      }
     })
     return child
   }
 
   /** Wait for `check`, failing early with the child's last output if the child exits first. */
   async #until<T>(
-    child: DevChild,
+    child: OwnedProcess,
     timeoutMs: number,
     what: string,
     check: () => T | undefined | false | Promise<T | undefined | false>,
@@ -215,12 +196,12 @@ export class DevPipeline {
         { timeoutMs, what },
       )
     } catch (error) {
-      throw new DevSetupError(`${(error as Error).message}\n--- last output of ${child.name} ---\n${child.tail}`)
+      throw new DevSetupError(`${(error as Error).message}\n--- last output of ${child.name} ---\n${child.tail()}`)
     }
   }
 }
 
-function exitText(exit: ChildExit): string {
+function exitText(exit: ProcessExit): string {
   if (exit.error) return `could not be run: ${exit.error.message}`
   return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`
 }

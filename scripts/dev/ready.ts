@@ -2,8 +2,16 @@
 import { realpathSync } from 'node:fs'
 import { DEV_CLUSTER, DEV_NODE, type DevConfig } from './config.ts'
 import type { DevConsole } from './console.ts'
-import type { DevRunning } from './pipeline.ts'
 import { shellQuote } from './serf-agent.ts'
+
+/** What runs once `npm start` is up: what the ready message describes. */
+export interface DevRunning {
+  edgeUrl: string
+  /** `dev`: the agent npm start runs; `existing`: one that answered; `none`: no serf. */
+  agent: 'dev' | 'existing' | 'none'
+  rpcAddr: string
+  metricsUrl: string | undefined
+}
 
 /** The env file the printed commands read, relative to the repository. */
 export const TOOLS_ENV = '.serf-edge/dev.env'

@@ -3,27 +3,26 @@
  * event to a file that `npm start` follows and prints, so an event is seen arriving where it
  * would run a real handler.
  */
-import { type FileHandle, mkdir, open, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { StringDecoder } from 'node:string_decoder'
+import { freePort } from '../harness/net.ts'
+import { type RecordedUserEvent, RecordTail, recordCommand } from '../harness/recorder.ts'
 import { DEV_NODE, type DevConfig, type DevPaths } from './config.ts'
-import { freeGossipPort } from './net.ts'
 
 /** How the development agent is run. */
 export interface DevAgentPlan {
   command: string
   args: string[]
-  /** The handler's record: `LTIME<TAB>name<TAB>base64(payload)` per line. */
+  /** The handler's record, in the recorder's format (scripts/harness/recorder.ts). */
   eventsFile: string
 }
 
-// Written to .serf-edge/serf/print-event.sh, where a reader can look at it. base64 keeps a
-// payload of any bytes, newlines included, on one line.
+// Written to .serf-edge/serf/print-event.sh, where a reader can look at it: the harness's
+// recorder as a script, writing beside itself.
 const HANDLER = `#!/bin/sh
 # Event handler of the development Serf agent that \`npm start\` runs (scripts/dev.ts). It appends
 # each user event (Lamport time, name, payload in base64) to events.tsv; npm start prints them.
-payload=$(base64 -w0)
-printf '%s\\t%s\\t%s\\n' "$SERF_USER_LTIME" "$SERF_USER_EVENT" "$payload" >> "$(dirname "$0")/events.tsv"
+${recordCommand('"$(dirname "$0")/events.tsv"')}
 `
 
 /**
@@ -35,7 +34,7 @@ export async function planDevAgent(config: DevConfig, paths: DevPaths): Promise<
   const args = [
     'agent',
     `-node=${DEV_NODE}`,
-    `-bind=127.0.0.1:${await freeGossipPort()}`,
+    `-bind=127.0.0.1:${await freePort()}`,
     `-rpc-addr=${config.rpcAddr}`,
     `-snapshot=${join(paths.serfDir, 'snapshot')}`,
     `-event-handler=user=${shellQuote(handler)}`,
@@ -74,25 +73,18 @@ export function installHint(plan: DevAgentPlan, root: string): string[] {
   ]
 }
 
-/** Follows the handler's events file and hands each new line to `onEvent`. */
+/** Follows the handler's events file and hands each new event to `onEvent`. */
 export class EventFeed {
-  readonly #file: string
-  readonly #onEvent: (line: string) => void
-  readonly #decoder = new StringDecoder('utf8')
+  readonly #tail: RecordTail
+  readonly #onEvent: (event: RecordedUserEvent) => void
   #timer: NodeJS.Timeout | undefined
-  #handle: FileHandle | undefined
-  #offset = 0
-  #partial = ''
-  /** Reads run one after another, never two on the same offset. */
-  #reads: Promise<void> = Promise.resolve()
 
-  constructor(file: string, onEvent: (line: string) => void) {
-    this.#file = file
+  constructor(file: string, onEvent: (event: RecordedUserEvent) => void) {
+    this.#tail = new RecordTail(file)
     this.#onEvent = onEvent
   }
 
-  async start(): Promise<void> {
-    this.#handle = await open(this.#file, 'r')
+  start(): void {
     this.#timer = setInterval(() => void this.#readMore(), 200)
   }
 
@@ -100,25 +92,11 @@ export class EventFeed {
   async stop(): Promise<void> {
     clearInterval(this.#timer)
     await this.#readMore()
-    await this.#handle?.close()
-    this.#handle = undefined
+    await this.#tail.close()
   }
 
-  #readMore(): Promise<void> {
-    this.#reads = this.#reads.then(async () => {
-      const buffer = Buffer.alloc(64 * 1024)
-      for (;;) {
-        if (!this.#handle) return
-        const { bytesRead } = await this.#handle.read(buffer, 0, buffer.length, this.#offset)
-        if (bytesRead === 0) return
-        this.#offset += bytesRead
-        const text = this.#partial + this.#decoder.write(buffer.subarray(0, bytesRead))
-        const lines = text.split('\n')
-        this.#partial = lines.pop()!
-        for (const line of lines) if (line !== '') this.#onEvent(line)
-      }
-    })
-    return this.#reads
+  async #readMore(): Promise<void> {
+    for (const event of await this.#tail.read()) this.#onEvent(event)
   }
 }
 

@@ -5,50 +5,30 @@
  */
 import { execFile } from 'node:child_process'
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
-import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
-import { type SerfCluster, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { pipeline } from '../helpers/pipeline.ts'
+import { payloadText, waitFor } from '../helpers/serf-agent.ts'
 
 const run = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '../..')
 const phone = generateKeyPairSync('ed25519')
 const phonePublic = phone.publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
 
-let dir: string
-let edge: LocalEdge
-let serf: SerfCluster
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'serf-edge-signing-'))
-  serf = await startSerfCluster({ dir: join(dir, 'serf'), nodes: 1, logLevel: 'info' })
-  edge = await startEdge({
-    dir: join(dir, 'edge'),
-    clusters: { staging: { bridgeLeaseTtl: '3s' }, prod: {} },
-    senders: {
-      ci: { clusters: '*' },
-      chatops: { clusters: ['staging'], events: ['deploy', 'restart-*'] },
-      phone: { clusters: ['staging'], verifyKey: `whpk_${phonePublic.toString('base64')}` },
-    },
-  })
-  startBridge({
-    edgeUrl: edge.url,
-    cluster: 'staging',
-    bridgeKey: edge.bridgeKeys.staging!,
-    rpcAddr: serf.agents[0]!.rpcAddr,
-    cursorFile: join(dir, 'staging.cursor.json'),
-  })
+const p = pipeline({
+  nodes: 1,
+  clusters: { staging: { bridgeLeaseTtl: '3s' }, prod: {} },
+  senders: {
+    ci: { clusters: '*' },
+    chatops: { clusters: ['staging'], events: ['deploy', 'restart-*'] },
+    phone: { clusters: ['staging'], verifyKey: `whpk_${phonePublic.toString('base64')}` },
+  },
 })
 
-afterAll(async () => {
-  await stopAllBridges()
-  await stopAllEdges()
-  await stopAll()
-  await rm(dir, { recursive: true, force: true })
+beforeAll(() => {
+  p.startBridge('staging')
 })
 
 /** The README's recipe, cut out of README.md so the test runs exactly what readers copy. */
@@ -56,30 +36,27 @@ async function readmeRecipe(): Promise<string> {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
   const match = /<!-- recipe:curl-openssl -->\s*```sh\n([\s\S]*?)```/.exec(readme)
   if (!match) throw new Error('README.md has no curl + openssl recipe block')
-  const file = join(dir, 'recipe.sh')
+  const file = join(p.dir, 'recipe.sh')
   await writeFile(file, match[1]!)
   return file
 }
 
 const env = (sender: string) => ({
   ...process.env,
-  EDGE: edge.url,
+  EDGE: p.edge.url,
   CLUSTER: 'staging',
   SENDER: sender,
-  SECRET: edge.senderKeys[sender]!,
+  SECRET: p.edge.senderKeys[sender]!,
 })
 
 describe('the README recipe with curl and openssl', () => {
   it('is accepted, and the event reaches the agent', async () => {
     const { stdout } = await run('bash', [await readmeRecipe(), 'deploy', 'from-curl'], { env: env('chatops') })
     expect(JSON.parse(stdout)).toMatchObject({ cluster: 'staging', status: 'queued' })
-    await waitFor(
-      async () => (await serf.agents[0]!.readEvents()).some((e) => new TextDecoder().decode(e.payload) === 'from-curl'),
-      {
-        timeoutMs: 30_000,
-        what: 'the curl event at the agent',
-      },
-    )
+    await waitFor(async () => (await p.serf.agents[0]!.readEvents()).some((e) => payloadText(e) === 'from-curl'), {
+      timeoutMs: 30_000,
+      what: 'the curl event at the agent',
+    })
   })
 
   it('is refused by the edge with the problem text for a name outside the scope', async () => {
@@ -99,7 +76,7 @@ describe('v1a signatures made with Node crypto', () => {
     const timestamp = String(Math.floor(Date.now() / 1000))
     const signature = sign(null, Buffer.from(`${id}.${timestamp}.${body}`), phone.privateKey).toString('base64')
     const post = (text: string) =>
-      fetch(`${edge.url}/v1/clusters/staging/events`, {
+      fetch(`${p.edge.url}/v1/clusters/staging/events`, {
         method: 'POST',
         body: text,
         headers: {
@@ -121,10 +98,10 @@ describe('the serf-edge CLI against the real edge', () => {
     run(process.execPath, [join(ROOT, 'client/cli.ts'), ...args], {
       env: {
         ...process.env,
-        SERF_EDGE_URL: edge.url,
+        SERF_EDGE_URL: p.edge.url,
         SERF_EDGE_CLUSTER: 'staging',
         SERF_EDGE_SENDER: sender,
-        SERF_EDGE_KEY: edge.senderKeys[sender]!,
+        SERF_EDGE_KEY: p.edge.senderKeys[sender]!,
       },
     }).then(
       (r) => ({ code: 0, ...r }),
@@ -135,8 +112,8 @@ describe('the serf-edge CLI against the real edge', () => {
     const result = await cli(['event', '-coalesce=false', '-wait=60s', 'deploy', 'via-cli'])
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/delivered/)
-    const events = await serf.agents[0]!.readEvents()
-    expect(events.some((e) => e.name === 'deploy' && new TextDecoder().decode(e.payload) === 'via-cli')).toBe(true)
+    const events = await p.serf.agents[0]!.readEvents()
+    expect(events.some((e) => e.name === 'deploy' && payloadText(e) === 'via-cli')).toBe(true)
   })
 
   it('a refusal by the edge exits 2 with the problem text', async () => {

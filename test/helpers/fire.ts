@@ -1,35 +1,7 @@
-/** Queue many events at a local edge with bounded concurrency, through the sender SDK. */
-import { fireEvent } from '../../client/sdk.ts'
-import type { EventAccepted } from '../../protocol/wire.ts'
-import type { LocalEdge } from './edge.ts'
-import type { RecordedUserEvent } from './serf-agent.ts'
+/** Bursts of events at a local edge, and the order check every end-to-end delivery test makes. */
+import { payloadText, type RecordedUserEvent } from '../../scripts/harness/recorder.ts'
 
-export interface BurstEvent {
-  name: string
-  payload?: string | Uint8Array
-  coalesce?: boolean
-}
-
-/** Fire `count` events made by `make(i)`; answers come back in `i` order. */
-export async function fireBurst(
-  edge: LocalEdge,
-  cluster: string,
-  count: number,
-  make: (i: number) => BurstEvent,
-  concurrency = 32,
-): Promise<EventAccepted[]> {
-  const answers = new Array<EventAccepted>(count)
-  let next = 0
-  const sender = Object.keys(edge.senderKeys)[0]!
-  async function worker() {
-    while (next < count) {
-      const i = next++
-      answers[i] = await fireEvent({ edgeUrl: edge.url, cluster, sender, key: edge.senderKeys[sender]!, ...make(i) })
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  return answers
-}
+export { type BurstEvent, fireBurst } from '../../scripts/harness/fire.ts'
 
 /**
  * Whether, on one node, the Lamport time of each event's first arrival increases with its
@@ -39,7 +11,7 @@ export async function fireBurst(
 export function lamportFollowsQueue(events: RecordedUserEvent[], sequences: number[]): boolean {
   const first = new Map<number, number>()
   for (const e of events) {
-    const sequence = sequences[Number(new TextDecoder().decode(e.payload))]!
+    const sequence = sequences[Number(payloadText(e))]!
     first.set(sequence, Math.min(first.get(sequence) ?? Infinity, e.ltime))
   }
   const ltimes = [...first.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t)

@@ -3,11 +3,15 @@
  * in its own process group like a terminal's foreground job, and a look into /proc for what it
  * left behind.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { chmod, copyFile, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { chmod, copyFile, mkdir, stat, symlink } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { waitFor } from './serf-agent.ts'
+import { OwnedProcess } from '../../scripts/harness/process.ts'
+import { type ProcInfo, processes } from '../../scripts/harness/process-table.ts'
+import { waitFor } from '../../scripts/harness/wait.ts'
+
+export { type ProcInfo, processTree } from '../../scripts/harness/process-table.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 
@@ -36,29 +40,22 @@ export async function copyWorkingTree(dest: string): Promise<void> {
 
 /** A command started as its own process group, with everything it printed. */
 export class GroupRun {
-  readonly #child: ChildProcess
-  #output = ''
+  readonly #process: OwnedProcess
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
 
   constructor(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) {
-    this.#child = spawn(command, args, {
-      ...options,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const keep = (chunk: Buffer) => (this.#output += chunk.toString('utf8'))
-    this.#child.stdout!.on('data', keep)
-    this.#child.stderr!.on('data', keep)
-    this.exited = new Promise((resolve) => this.#child.once('exit', (code, signal) => resolve({ code, signal })))
+    this.#process = new OwnedProcess(command, command, args, { ...options, group: true })
+    this.exited = this.#process.exited.then(({ code, signal }) => (this.#exit = { code, signal }))
   }
 
   /** The process group id: the leader's pid. */
   get pgid(): number {
-    return this.#child.pid!
+    return this.#process.pid!
   }
 
   get output(): string {
-    return this.#output
+    return this.#process.output
   }
 
   /** Wait until the output matches; the error carries the output so far. */
@@ -66,64 +63,23 @@ export class GroupRun {
     try {
       return await waitFor(
         () => {
-          if (this.#child.exitCode !== null) throw new Error(`exited with ${this.#child.exitCode}`)
-          return pattern.exec(this.#output) ?? undefined
+          if (this.#exit) throw new Error(`exited with ${this.#exit.code}`)
+          return pattern.exec(this.output) ?? undefined
         },
         { timeoutMs, intervalMs: 200, what: `output matching ${pattern}` },
       )
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- output ---\n${this.#output}`)
+      throw new Error(`${(error as Error).message}\n--- output ---\n${this.output}`)
     }
   }
 
   /** Send a signal to the whole group, as a terminal does on Ctrl-C. */
   signalGroup(signal: NodeJS.Signals): void {
-    process.kill(-this.pgid, signal)
+    this.#process.signal(signal)
   }
-}
-
-/** One process as /proc shows it. */
-export interface ProcInfo {
-  pid: number
-  ppid: number
-  pgid: number
-  state: string
-  command: string
-}
-
-/** Every process on the machine, from /proc/<pid>/stat and cmdline. */
-export async function processes(): Promise<ProcInfo[]> {
-  const all: ProcInfo[] = []
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8')
-      // The command name is in parentheses and may hold spaces; the fields follow the last ')'.
-      const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')
-      all.push({
-        pid: Number(name),
-        ppid: Number(ppid),
-        pgid: Number(pgid),
-        state: state!,
-        command: cmdline.replaceAll('\0', ' ').trim(),
-      })
-    } catch {
-      // exited while we looked
-    }
-  }
-  return all
-}
-
-/** `pid` and everything below it. */
-export async function processTree(pid: number): Promise<ProcInfo[]> {
-  const all = await processes()
-  const tree = all.filter((p) => p.pid === pid)
-  for (let i = 0; i < tree.length; i++) tree.push(...all.filter((p) => p.ppid === tree[i]!.pid))
-  return tree
 }
 
 /** Processes still running (zombies aside) that are one of `pids` or in one of `pgids`. */
-export async function survivors(pids: number[], pgids: number[]): Promise<ProcInfo[]> {
-  return (await processes()).filter((p) => p.state !== 'Z' && (pids.includes(p.pid) || pgids.includes(p.pgid)))
+export function survivors(pids: number[], pgids: number[]): ProcInfo[] {
+  return processes().filter((p) => p.state !== 'Z' && (pids.includes(p.pid) || pgids.includes(p.pgid)))
 }

@@ -1,4 +1,8 @@
-/** Helpers for driving the edge inside workerd: signed sender and bridge requests. */
+/**
+ * Helpers for driving the edge inside workerd: signed sender and bridge requests, and a way
+ * into a cluster's Durable Object storage.
+ */
+import { runInDurableObject } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers'
 import { importSignKey, signPayload } from '../../protocol/signature.ts'
 
@@ -70,4 +74,14 @@ export async function problem(res: Response) {
     throw new Error(`expected a problem answer, got ${res.headers.get('content-type')}: ${await res.text()}`)
   }
   return (await res.json()) as { type: string; title: string; status: number; detail: string; [k: string]: unknown }
+}
+
+/**
+ * Run `fn` on the SQLite storage of `cluster`'s Durable Object, between its requests: to see
+ * the state a test waits for, or to move a stored time into the past instead of sleeping.
+ * @example await inQueue('prod', (sql) => sql.exec('UPDATE lease SET expires_at = 0'))
+ */
+export function inQueue<T>(cluster: string, fn: (sql: SqlStorage) => T): Promise<T> {
+  const stub = env.CLUSTER_QUEUE.get(env.CLUSTER_QUEUE.idFromName(cluster))
+  return runInDurableObject(stub, (_, state) => fn(state.storage.sql))
 }

@@ -1,11 +1,16 @@
-/** Sequence numbers: strictly increasing, no gaps, no duplicates, under concurrency. */
+/**
+ * Sequence numbers: strictly increasing, no gaps, no duplicates, under concurrency. Tests that
+ * look at a whole queue have a cluster of their own (vitest.worker.config.mts).
+ */
 import { describe, expect, it } from 'vitest'
 import { fire, get, post, problem } from './helpers.ts'
 
 describe('the cluster queue orders events', () => {
   it('200 concurrent signed posts become sequences 1..200 without gap or duplicate', async () => {
     const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => fire('staging', { name: 'job', payload: String(i), coalesce: false })),
+      Array.from({ length: 200 }, (_, i) =>
+        fire('concurrent-posts', { name: 'job', payload: String(i), coalesce: false }),
+      ),
     )
     const sequences = answers.map((a) => a.sequence).sort((a, b) => a - b)
     expect(sequences).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
@@ -13,8 +18,8 @@ describe('the cluster queue orders events', () => {
   })
 
   it('a full queue refuses with 429 and Retry-After, and queues nothing', async () => {
-    for (let i = 0; i < 5; i++) await fire('big', { name: 'fill' })
-    const res = await post('/v1/clusters/big/events', { cluster: 'big', name: 'one-too-many' })
+    for (let i = 0; i < 5; i++) await fire('tiny-queue', { name: 'fill' })
+    const res = await post('/v1/clusters/tiny-queue/events', { cluster: 'tiny-queue', name: 'one-too-many' })
     expect(res.status).toBe(429)
     expect(res.headers.get('retry-after')).toBe('30')
     expect((await problem(res)).detail).toMatch(/5 events waiting for its bridge \(limit 5\)/)

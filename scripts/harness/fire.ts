@@ -1,0 +1,35 @@
+/** Queue many events at a local edge with bounded concurrency, through the sender SDK. */
+import { fireEvent } from '../../client/sdk.ts'
+import type { EventAccepted } from '../../protocol/wire.ts'
+import type { LocalEdge } from './local-edge.ts'
+
+export interface BurstEvent {
+  name: string
+  payload?: string | Uint8Array
+  coalesce?: boolean
+}
+
+/**
+ * Fire `count` events made by `make(i)` as the edge's first sender; answers come back in `i`
+ * order.
+ * @example await fireBurst(edge, 'main', 100, (i) => ({ name: 'load', payload: String(i), coalesce: false }))
+ */
+export async function fireBurst(
+  edge: LocalEdge,
+  cluster: string,
+  count: number,
+  make: (i: number) => BurstEvent,
+  concurrency = 32,
+): Promise<EventAccepted[]> {
+  const answers = new Array<EventAccepted>(count)
+  let next = 0
+  const sender = Object.keys(edge.senderKeys)[0]!
+  async function worker() {
+    while (next < count) {
+      const i = next++
+      answers[i] = await fireEvent({ edgeUrl: edge.url, cluster, sender, key: edge.senderKeys[sender]!, ...make(i) })
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return answers
+}
