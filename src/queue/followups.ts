@@ -30,8 +30,12 @@ type FollowupRow = {
   attempts: number
 }
 
-/** Attempts per follow-up before it is given up. */
-const MAX_ATTEMPTS = 4
+/**
+ * Attempts per follow-up before it is given up. Slack takes 5 posts per `response_url` within
+ * 30 minutes, and a button click's own reply may already have used 2 of its click's
+ * (doors/slack/render.ts): 3 are left, whichever URL a follow-up goes to.
+ */
+const MAX_ATTEMPTS: Record<FollowupTarget['kind'], number> = { slack: 3, discord: 4 }
 
 /** Follow-ups of one cluster's events, in its Durable Object's storage. */
 export class FollowupStore {
@@ -94,7 +98,7 @@ export class FollowupStore {
       if (error === null) {
         this.#finish(row.event_id, 'sent', null)
         audit.push({ ...entry, decision: 'followup-sent' })
-      } else if (row.attempts + 1 >= MAX_ATTEMPTS) {
+      } else if (row.attempts + 1 >= MAX_ATTEMPTS[row.kind]) {
         this.#finish(row.event_id, 'failed', error)
         audit.push({ ...entry, decision: 'followup-failed', reason: error })
       } else {
@@ -127,12 +131,19 @@ export function outcomeText(event: Pick<EventRow, 'state' | 'error' | 'seq'> & {
   return `⌛ ${event.label} expired (#${event.seq}): no bridge delivered it in time`
 }
 
+// Slack reads `&`, `<` and `>` as markup (`<!channel>` would notify everyone); a label quotes a payload.
+const slackText = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
+
 // Slack: a new message through response_url; Discord: an edit of the original response.
 async function post(fetcher: typeof fetch, row: FollowupRow, text: string): Promise<string | null> {
   const body =
     row.kind === 'slack'
-      ? { response_type: row.announce === 1 ? 'in_channel' : 'ephemeral', replace_original: false, text }
-      : { content: text, components: [] }
+      ? {
+          response_type: row.announce === 1 ? 'in_channel' : 'ephemeral',
+          replace_original: false,
+          text: slackText(text),
+        }
+      : { content: text, components: [], allowed_mentions: { parse: [] } }
   try {
     const response = await fetcher(row.url, {
       method: row.kind === 'slack' ? 'POST' : 'PATCH',

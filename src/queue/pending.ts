@@ -21,14 +21,17 @@ export interface PendingInput {
   ttlMs: number
 }
 
-/** The outcome of a click on a pending event. */
+/**
+ * The outcome of a click on a pending event. Every kind but `unknown` carries the door's
+ * `request`, so that a refused click, too, is recorded with the event it was about.
+ */
 export type Decision =
   | { kind: 'fire'; request: string; eventHash: string; requester: string; approvedBy?: string }
   | { kind: 'cancelled'; request: string; requester: string }
   | { kind: 'unknown' }
-  | { kind: 'expired' }
-  | { kind: 'used'; state: string; by: string | null }
-  | { kind: 'not-allowed'; reason: string }
+  | { kind: 'expired'; request: string }
+  | { kind: 'used'; state: 'fired' | 'cancelled'; by: string | null; request: string }
+  | { kind: 'not-allowed'; reason: string; request: string }
 
 type PendingRow = {
   id: string
@@ -69,28 +72,29 @@ export class PendingStore {
   decide(id: string, actor: string, action: 'fire' | 'cancel', now: number): Decision {
     const row = this.#sql.exec<PendingRow>('SELECT * FROM pending WHERE id = ?', id).toArray()[0]
     if (!row) return { kind: 'unknown' }
-    if (row.state !== 'open') return { kind: 'used', state: row.state, by: row.decided_by }
+    const stored = JSON.parse(row.request) as { requester: string; approvers: string[]; door: string }
+    if (row.state === 'expired') return { kind: 'expired', request: stored.door }
+    if (row.state !== 'open') return { kind: 'used', state: row.state, by: row.decided_by, request: stored.door }
     if (now > row.expires_at) {
       this.#settle(id, 'expired', null, now)
-      return { kind: 'expired' }
+      return { kind: 'expired', request: stored.door }
     }
-    const stored = JSON.parse(row.request) as { requester: string; approvers: string[]; door: string }
     const isRequester = actor === stored.requester
     const isApprover = stored.approvers.includes(actor) && !isRequester
     if (action === 'cancel') {
       if (!isRequester && !isApprover)
-        return { kind: 'not-allowed', reason: 'only the requester or an approver may cancel' }
+        return { kind: 'not-allowed', reason: 'only the requester or an approver may cancel', request: stored.door }
       this.#settle(id, 'cancelled', actor, now)
       return { kind: 'cancelled', request: stored.door, requester: stored.requester }
     }
     if (row.requirement === 'confirm' && !isRequester) {
-      return { kind: 'not-allowed', reason: 'only the person who asked can confirm it' }
+      return { kind: 'not-allowed', reason: 'only the person who asked can confirm it', request: stored.door }
     }
     if (row.requirement === 'approval' && !isApprover) {
       const reason = isRequester
         ? 'it needs the approval of someone else in the approver group'
         : 'only a member of the approver group can approve it'
-      return { kind: 'not-allowed', reason }
+      return { kind: 'not-allowed', reason, request: stored.door }
     }
     this.#settle(id, 'fired', actor, now)
     return {

@@ -5,8 +5,9 @@
  * the outcome is reported later by the cluster's queue (follow-ups).
  */
 import { fromBase64, sha256Hex, toBase64, utf8 } from '../../../protocol/bytes.ts'
+import { eventRequestSchema } from '../../../protocol/event.ts'
 import type { ClusterSettings, EdgeConfig } from '../../config.ts'
-import { admitEvent, enqueueEvent, type Principal, queueOf } from '../../enqueue.ts'
+import { admitEvent, enqueueEvent, type Principal, queueOf, refuseAttempt } from '../../enqueue.ts'
 import type { Env } from '../../env.ts'
 import { ProblemError } from '../../problem.ts'
 import type { FollowupTarget } from '../../queue/followups.ts'
@@ -21,6 +22,7 @@ import {
   principalId,
   scopeOf,
 } from './policy.ts'
+import { helpText, statusText } from './replies.ts'
 
 /** How long a confirmation or an approval stays open. */
 export const PENDING_TTL_MS = 5 * 60_000
@@ -66,12 +68,11 @@ const say = (text: string, extra: Partial<ChatReply> = {}): ChatReply => ({ text
 export async function runCommand(ctx: ChatContext, text: string): Promise<ChatReply> {
   const command = parseCommand(text)
   if (command.kind === 'invalid') return say(`${command.reason}. Try \`/serf help\`.`)
-  if (command.kind === 'help') return say(helpText(ctx))
+  if (command.kind === 'help') return say(helpText(ctx.app, ctx.actor))
   const cluster = settingsOf(ctx, command.cluster)
   if (typeof cluster === 'string') return say(cluster)
-  if (command.kind === 'status') return say(await statusText(ctx, cluster, command.id))
+  if (command.kind === 'status') return say(await statusText(ctx.env, ctx.actor, cluster, command.id))
 
-  const grants = grantsOf(ctx.app, ctx.actor)
   const held: HeldEvent = {
     actor: ctx.actor,
     cluster: cluster.id,
@@ -80,19 +81,21 @@ export async function runCommand(ctx: ChatContext, text: string): Promise<ChatRe
     coalesce: command.coalesce,
     announce: false,
   }
-  const attempt = {
-    principal: principalOf(ctx.app, ctx.actor),
-    cluster,
-    event: eventOf(held),
-    channel: ctx.actor.channel,
-  }
+  const principal = principalOf(ctx.app, ctx.actor, cluster.id)
+  const channel = ctx.actor.channel
   try {
-    await admitEvent(ctx.env, attempt)
+    // The API door's schema refuses such names before the enqueue path; a chat word can hold them.
+    const name = eventRequestSchema.shape.name.safeParse(command.name)
+    if (!name.success) {
+      const problem = new ProblemError('invalid-event', `event ${name.error.issues[0]!.message}`)
+      await refuseAttempt(ctx.env, { principal, cluster, channel, name: command.name }, problem)
+    }
+    await admitEvent(ctx.env, { principal, cluster, event: eventOf(held), channel })
   } catch (error) {
     if (error instanceof ProblemError) return say(`Not fired: ${error.message}`)
     throw error
   }
-  const care = careFor(grants, cluster.id, command.name)
+  const care = careFor(grantsOf(ctx.app, ctx.actor), cluster.id, command.name)
   held.announce = care.announce
   if (care.requirement === 'none') return fire(ctx, held, ctx.interactionId, await eventHash(held))
   return hold(ctx, cluster, held, care.requirement, care.group)
@@ -104,43 +107,74 @@ export async function runClick(ctx: ChatContext, action: 'fire' | 'cancel', valu
   const cluster = clusterId ? ctx.config.clusters.get(clusterId) : undefined
   if (!cluster || !id?.startsWith('pnd_')) return say('This button is not one of serf-edge’s; nothing fired.')
   const queue = queueOf(ctx.env, cluster.id)
-  const decision = await queue.decidePending(id, principalId(ctx.actor), action)
-  if (decision.kind === 'unknown') return say('This confirmation is unknown (or long gone); nothing fired.')
+  const clicker = principalId(ctx.actor)
+  const decision = await queue.decidePending(id, clicker, action)
+  // A click that fires nothing is an attempt too: the trail records who clicked and why not.
+  const refuse = async (reason: string, text: string, request?: string, extra: Partial<ChatReply> = {}) => {
+    const name = request ? (JSON.parse(request) as HeldEvent).name : undefined
+    await queue.recordAttempt(cluster, { ...auditOf(ctx, name), principal: clicker, decision: 'refused', reason })
+    return say(text, extra)
+  }
+  if (decision.kind === 'unknown') {
+    return refuse(`unknown: no confirmation ${id}`, 'This confirmation is unknown (or long gone); nothing fired.')
+  }
   if (decision.kind === 'expired') {
-    return say('This confirmation expired (5 minutes); nothing fired. Run the command again.', { replace: true })
+    const text = 'This confirmation expired (5 minutes); nothing fired. Run the command again.'
+    return refuse('expired: the confirmation expired', text, decision.request, { replace: true })
   }
   if (decision.kind === 'used') {
     const by = decision.by ? ` by <@${decision.by.split(':').at(-1)}>` : ''
-    return say(`This confirmation was already ${decision.state}${by}; nothing more fired.`)
+    const text = `This confirmation was already ${decision.state}${by}; nothing more fired.`
+    return refuse(`already-${decision.state}: by ${decision.by}`, text, decision.request)
   }
-  if (decision.kind === 'not-allowed') return say(`You cannot do that: ${decision.reason}. Nothing fired.`)
+  if (decision.kind === 'not-allowed') {
+    return refuse(
+      `forbidden: ${decision.reason}`,
+      `You cannot do that: ${decision.reason}. Nothing fired.`,
+      decision.request,
+    )
+  }
   const held = JSON.parse(decision.request) as HeldEvent
   if (decision.kind === 'cancelled') {
-    await queue.recordAttempt(cluster, {
-      ...auditOf(ctx, held),
-      principal: principalId(ctx.actor),
-      decision: 'cancelled',
-    })
-    return say(`Cancelled \`${held.name}\` on ${held.cluster}; nothing fired.`, { replace: true })
+    await queue.recordAttempt(cluster, { ...auditOf(ctx, held.name), principal: clicker, decision: 'cancelled' })
+    const text = `<@${ctx.actor.user}> cancelled \`${held.name}\` on ${held.cluster}; nothing fired.`
+    return say(text, { replace: true })
   }
-  if ((await eventHash(held)) !== decision.eventHash)
-    return say('This confirmation does not match its event; nothing fired.')
+  if ((await eventHash(held)) !== decision.eventHash) {
+    return refuse(
+      'mismatch: the event differs from the one confirmed',
+      'This confirmation does not match its event; nothing fired.',
+      decision.request,
+    )
+  }
   if (decision.approvedBy) {
-    await queue.recordAttempt(cluster, { ...auditOf(ctx, held), principal: decision.approvedBy, decision: 'approved' })
+    await queue.recordAttempt(cluster, {
+      ...auditOf(ctx, held.name),
+      principal: decision.approvedBy,
+      decision: 'approved',
+    })
   }
-  return { ...(await fire({ ...ctx, actor: held.actor }, held, id, decision.eventHash)), replace: true }
+  const approver = decision.approvedBy ? ctx.actor : undefined
+  return { ...(await fire({ ...ctx, actor: held.actor }, held, id, decision.eventHash, approver)), replace: true }
 }
 
-async function fire(ctx: ChatContext, held: HeldEvent, requestId: string, hash: string): Promise<ChatReply> {
+/**
+ * Queue a held event under `requestId`. An approved event was asked for in the channel, so its
+ * reply and follow-up go to the channel too.
+ */
+async function fire(
+  ctx: ChatContext,
+  held: HeldEvent,
+  requestId: string,
+  hash: string,
+  approver?: ChatActor,
+): Promise<ChatReply> {
   const cluster = ctx.config.clusters.get(held.cluster)!
   const label = `\`${held.name}\`${held.payloadBase64 ? ` ${preview(held)}` : ''} on ${held.cluster}`
-  const followup: FollowupTarget | undefined =
-    ctx.replyUrl && mayReplyTo(ctx.app, ctx.replyUrl, ctx.platformOrigin)
-      ? { kind: ctx.actor.platform, url: ctx.replyUrl, expiresAt: ctx.replyExpiresAt, announce: held.announce, label }
-      : undefined
+  const followup = followupOf(ctx, label, held.announce || approver !== undefined)
   try {
     const { accepted } = await enqueueEvent(ctx.env, {
-      principal: principalOf(ctx.app, held.actor),
+      principal: principalOf(ctx.app, held.actor, held.cluster),
       cluster,
       event: eventOf(held),
       channel: held.actor.channel,
@@ -149,12 +183,33 @@ async function fire(ctx: ChatContext, held: HeldEvent, requestId: string, hash: 
       followup,
     })
     const queued = `queued as #${accepted.sequence} (${accepted.id})`
+    if (approver) {
+      const text = `<@${approver.user}> approved <@${held.actor.user}>’s ${label}: ${queued}`
+      return { text, visibility: 'channel' }
+    }
     if (held.announce) return { text: `<@${held.actor.user}> fired ${label}: ${queued}`, visibility: 'channel' }
-    return say(`${label}: ${queued}. You will hear when it is delivered.`)
+    const later = followup
+      ? 'You will hear when it is delivered.'
+      : `Ask \`/serf status ${accepted.id} -cluster=${held.cluster}\` for its outcome.`
+    return say(`${label}: ${queued}. ${later}`)
   } catch (error) {
     if (error instanceof ProblemError) return say(`Not fired: ${error.message}`)
     throw error
   }
+}
+
+/** Where the outcome goes: the interaction's reply URL, when the app may post there. */
+function followupOf(ctx: ChatContext, label: string, announce: boolean): FollowupTarget | undefined {
+  if (!ctx.replyUrl) return undefined
+  if (!mayReplyTo(ctx.app, ctx.replyUrl, ctx.platformOrigin)) {
+    // The URL itself is a credential for the reply; only its origin is logged.
+    const origin = URL.canParse(ctx.replyUrl) ? new URL(ctx.replyUrl).origin : 'not a URL'
+    console.warn(
+      JSON.stringify({ level: 'warn', msg: 'no follow-up: reply origin not allowed', app: ctx.app.id, origin }),
+    )
+    return undefined
+  }
+  return { kind: ctx.actor.platform, url: ctx.replyUrl, expiresAt: ctx.replyExpiresAt, announce, label }
 }
 
 async function hold(
@@ -177,7 +232,7 @@ async function hold(
       request: JSON.stringify(held),
       ttlMs: PENDING_TTL_MS,
     },
-    { ...auditOf(ctx, held), principal: principalId(held.actor), reason: `needs ${requirement}` },
+    { ...auditOf(ctx, held.name), principal: principalId(held.actor), reason: `needs ${requirement}` },
   )
   const what = `\`${held.name}\`${held.payloadBase64 ? ` ${preview(held)}` : ''} on ${cluster.id} (coalesce ${held.coalesce})`
   const value = `${cluster.id}:${id}`
@@ -205,36 +260,14 @@ function settingsOf(ctx: ChatContext, asked: string | undefined): ClusterSetting
   return ctx.config.clusters.get(id) ?? `Unknown cluster "${id}".`
 }
 
-async function statusText(ctx: ChatContext, cluster: ClusterSettings, id: string): Promise<string> {
-  const status = await queueOf(ctx.env, cluster.id).status(cluster, principalId(ctx.actor), id)
-  if (!status) return `No event "${id}" of yours in cluster ${cluster.id} (unknown, or pruned after retention).`
-  const error = status.error ? `: ${status.error}` : ''
-  return `\`${status.name}\` on ${cluster.id} (#${status.sequence}, ${status.id}) is ${status.status}${error}.`
-}
-
-function helpText(ctx: ChatContext): string {
-  const grants = grantsOf(ctx.app, ctx.actor)
-  if (grants.length === 0) return 'You may not fire any event here. Ask an operator to grant you some.'
-  const lines = grants.map((grant) => {
-    const clusters = grant.clusters === '*' ? 'any cluster' : grant.clusters.join(', ')
-    return `• ${grant.eventPatterns.map((p) => `\`${p}\``).join(', ')} on ${clusters}`
-  })
-  const cluster = clusterFor(ctx.app, ctx.actor.channel, undefined)
-  return [
-    'Usage: `/serf <event> [payload] [-cluster=NAME] [-coalesce=false]`, `/serf status <id>`, `/serf help`.',
-    `Here you may fire:`,
-    ...lines,
-    cluster ? `Without -cluster, events go to ${cluster}.` : 'Give -cluster=NAME: this channel has no default.',
-  ].join('\n')
-}
-
-function principalOf(app: ChatApp, actor: ChatActor): Principal {
+/** The actor as the enqueue path sees it, with what its grants allow on `cluster`. */
+function principalOf(app: ChatApp, actor: ChatActor, cluster: string): Principal {
   const platform = actor.platform === 'slack' ? 'Slack' : 'Discord'
   return {
     id: principalId(actor),
     door: actor.platform,
     label: `${platform} user ${actor.user} (${app.id})`,
-    scope: scopeOf(grantsOf(app, actor)),
+    scope: scopeOf(grantsOf(app, actor), cluster),
   }
 }
 
@@ -244,8 +277,8 @@ const eventOf = (held: HeldEvent) => ({
   coalesce: held.coalesce,
 })
 
-function auditOf(ctx: ChatContext, held: HeldEvent) {
-  return { door: ctx.actor.platform, channel: held.actor.channel, name: held.name }
+function auditOf(ctx: ChatContext, name: string | undefined) {
+  return { door: ctx.actor.platform, channel: ctx.actor.channel, name }
 }
 
 /** What a confirmation binds: the canonical event and where it goes. */

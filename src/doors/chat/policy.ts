@@ -146,13 +146,13 @@ export function grantsOf(app: ChatApp, actor: ChatActor): ChatGrant[] {
   )
 }
 
-/** One scope from several grants: what any of them allows. */
-export function scopeOf(grants: ChatGrant[]): Scope {
-  if (grants.some((grant) => grant.clusters === '*')) return { clusters: '*', events: grants.flatMap((g) => g.events) }
-  return {
-    clusters: [...new Set(grants.flatMap((g) => g.clusters as string[]))],
-    events: grants.flatMap((g) => g.events),
-  }
+/**
+ * What `grants` allow on `cluster`: the events of the grants that reach it. Per cluster, since a
+ * union over clusters would let one grant's events fire on another grant's clusters.
+ */
+export function scopeOf(grants: ChatGrant[], cluster: string): Scope {
+  const reaching = grants.filter((grant) => mayUseCluster(grant, cluster))
+  return { clusters: reaching.length > 0 ? [cluster] : [], events: reaching.flatMap((grant) => grant.events) }
 }
 
 /** How careful firing this event must be, from the grants that allow it: the strictest wins. */
@@ -186,7 +186,7 @@ export function mayReplyTo(app: ChatApp, url: string, platformOrigin: string): b
     return false
   }
   if (target.origin === platformOrigin) return true
-  if (app.responseOrigins.includes('loopback') && target.protocol === 'http:') {
+  if (app.responseOrigins.includes('loopback') && ['http:', 'https:'].includes(target.protocol)) {
     if (['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname)) return true
   }
   return app.responseOrigins.some((origin) => origin !== 'loopback' && new URL(origin).origin === target.origin)
