@@ -6,21 +6,28 @@ import type { EventAccepted, EventStatus } from '../protocol/wire.ts'
 
 /** Exit codes of `serf-edge`; `--help` prints this table. */
 export const EXIT_CODES = {
-  ok: { code: 0, meaning: 'accepted by the edge (with -wait: delivered to Serf)' },
+  ok: { code: 0, meaning: 'accepted by the edge (with -wait: delivered to Serf); a query: ran to its deadline' },
   usage: {
     code: 1,
     meaning: 'usage or configuration error (bad flag, missing edge URL, cluster, sender or key)',
   },
   refused: {
     code: 2,
-    meaning: 'refused by the edge (4xx problem), or an invalid event caught before sending',
+    meaning: 'refused by the edge (4xx problem), or an invalid event or query caught before sending',
   },
   rejected: { code: 3, meaning: "rejected by Serf (Serf's error is printed)" },
-  expired: { code: 4, meaning: 'expired in the queue before a bridge delivered it' },
+  expired: {
+    code: 4,
+    meaning: 'expired in the queue before a bridge delivered it (a query: before a bridge started it)',
+  },
   waitTimeout: { code: 5, meaning: '-wait timed out while the event was still queued' },
   unreachable: {
     code: 6,
     meaning: 'edge unreachable or failing (network error, or 5xx/429 after retries)',
+  },
+  failed: {
+    code: 7,
+    meaning: 'a query failed: Serf refused it, or its bridge lost the lease or stopped reporting',
   },
 } as const
 
@@ -64,6 +71,8 @@ Available commands are:
     status    Show the status of an event sent earlier
     keygen    Generate a sender key and show how to register it
     audit     Show who tried to fire which events on a cluster
+    query     Send a query to the Serf cluster and show the answers
+    members   Show the cluster's members as the bridge last reported them
 
 Run 'serf-edge <command> -h' for the options of a command.
 
@@ -145,8 +154,10 @@ export const AUDIT_HELP = `Usage: serf-edge audit [options]
 
   Shows the cluster's audit trail: every attempt to fire an event through any
   door (API, chat, page), refused ones included, oldest first, with what the
-  edge decided and the event's status now. The sender needs the audit
-  permission on the cluster ("audit" in its SENDERS entry).
+  edge decided and the event's status now. Queries asked through the API are
+  recorded too, with their query id (qry_...) in place of an event id. The
+  sender needs the audit permission on the cluster ("audit" in its SENDERS
+  entry).
 
 Options:
 
@@ -159,6 +170,80 @@ Options:
 
   -format=text|json         text (default): one line per attempt. json: one JSON
                             object per line, as the API answers each record.
+
+${EDGE_OPTIONS}
+
+Exit codes:
+${exitTable}
+`
+
+export const QUERY_HELP = `Usage: serf-edge query [options] name [payload]
+
+  Dispatches a query to the Serf cluster, as 'serf query' does, from anywhere:
+  the query is signed and sent to the serf-edge edge, which hands it to the
+  bridge ahead of any queued events; the bridge runs it on its Serf agent.
+  Acks and responses are printed as they reach the edge, then the totals.
+
+  A query ends when its timeout passes, not when every node has answered:
+  nodes that have not answered by then never will. Queries do not wait for
+  events queued before them (see README, "Queries and event order").
+
+  Serf's limits apply: the encoded query (name, payload, filters and the
+  bridge's node name) must fit the cluster's query_size_limit (1024 bytes by
+  default), and each response its query_response_size_limit. Names starting
+  with "_serf_" are Serf's own. The sender needs "queries" in its SENDERS entry.
+
+Options:
+
+  -format=text|json         text (default): lines as they arrive. json: one
+                            document at the end, {"Acks": [...], "Responses":
+                            {node: payload}}, as 'serf query -format=json'.
+
+  -node=NAME                This flag can be provided multiple times to filter
+                            responses to only named nodes.
+
+  -tag KEY=REGEXP           This flag can be provided multiple times to filter
+                            responses to only nodes matching the tags. The
+                            regexp is Go's (RE2) and matches anywhere in the
+                            value: anchor it (^web$) for a whole value.
+
+  -timeout=<duration>       How long nodes may answer (100ms to 5m). Default:
+                            Serf's own, a few seconds for small clusters.
+
+  -no-ack                   Setting this prevents nodes from sending an
+                            acknowledgement of the query.
+
+  -relay-factor=N           Query responses will be relayed through this number
+                            of extra nodes for redundancy (0 to 5).
+
+${EDGE_OPTIONS}
+
+Exit codes:
+${exitTable}
+`
+
+export const MEMBERS_HELP = `Usage: serf-edge members [options]
+
+  Outputs the members of the Serf cluster as its bridge last reported them
+  (when it starts, on every member change and at least every minute), as
+  'serf members' does. How old the report is, and which bridge made it, goes
+  to stderr.
+
+Options:
+
+  -format=text|json         text (default), or json as 'serf members -format=json'
+                            with the report's asOf, ageMs and bridgeId added.
+
+  -name=<regexp>            Only members whose name matches the regexp.
+
+  -status=<regexp>          Only members whose status (alive, leaving, left,
+                            failed) matches the regexp.
+
+  -tag KEY=REGEXP           Only members with the tag KEY matching the regexp;
+                            may be given several times.
+
+  Every regexp is anchored at the start and end and must match whole, as with
+  'serf members'.
 
 ${EDGE_OPTIONS}
 

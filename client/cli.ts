@@ -15,6 +15,8 @@ import type { EventStatus } from '../protocol/wire.ts'
 import { auditCommand } from './cli-audit.ts'
 import { type CliIo, edgeOptions, HELP_FLAGS, help, withKeySource } from './cli-common.ts'
 import { EDGE_FLAGS, resolveEdgeSettings } from './cli-config.ts'
+import { membersCommand } from './cli-members.ts'
+import { queryCommand } from './cli-query.ts'
 
 export type { CliIo }
 
@@ -29,6 +31,8 @@ import {
   json,
   KEYGEN_HELP,
   MAIN_HELP,
+  MEMBERS_HELP,
+  QUERY_HELP,
   STATUS_HELP,
   settledText,
   statusText,
@@ -40,6 +44,7 @@ import {
   EventValidationError,
   EventWaitTimeoutError,
 } from './errors.ts'
+import { QueryValidationError } from './queries.ts'
 import { type EdgeOptions, fireEvent, getEventStatus, waitForEvent } from './sdk.ts'
 
 const HELP = HELP_FLAGS
@@ -66,6 +71,8 @@ const COMMANDS: Record<string, { help: string; run: (args: string[], io: CliIo) 
   status: { help: STATUS_HELP, run: statusCommand },
   keygen: { help: KEYGEN_HELP, run: keygenCommand },
   audit: { help: AUDIT_HELP, run: auditCommand },
+  query: { help: QUERY_HELP, run: queryCommand },
+  members: { help: MEMBERS_HELP, run: membersCommand },
 }
 
 /**
@@ -87,7 +94,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   const command = commandOf(name)
   try {
     if (!command) {
-      throw new UsageError(`unknown command "${name}" (commands: event, status, keygen, audit)`)
+      throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`)
     }
     return await command.run(args, io)
   } catch (error) {
@@ -212,6 +219,10 @@ function report(error: unknown, io: CliIo, command: string | undefined): ExitCod
   }
   if (error instanceof EventValidationError) {
     io.stderr(`${prefix}: invalid event, not sent: ${error.message}\n`)
+    return EXIT_CODES.refused.code
+  }
+  if (error instanceof QueryValidationError) {
+    io.stderr(`${prefix}: invalid query, not sent: ${error.message}\n`)
     return EXIT_CODES.refused.code
   }
   if (error instanceof EdgeProblemError) {

@@ -1,5 +1,6 @@
 /**
- * serf-edge sender SDK: fire HashiCorp Serf user events through the edge from a bot or CI job.
+ * serf-edge sender SDK: fire HashiCorp Serf user events and ask Serf queries through the edge,
+ * from a bot or CI job.
  * @example
  * import { fireEvent, waitForEvent } from 'serf-edge/client'
  * const edge = { edgeUrl, cluster: 'prod', sender: 'chatops', key: process.env.SERF_EDGE_KEY! }
@@ -9,6 +10,13 @@
 
 export type { AuditDecision, AuditPage, AuditRecord } from '../protocol/audit.ts'
 export { newRequestId } from '../protocol/edge-request.ts'
+export type {
+  Member,
+  MembersSnapshot,
+  QueryAccepted,
+  QueryState,
+  QueryStatus,
+} from '../protocol/query.ts'
 export {
   type GeneratedKey,
   generateEd25519Key,
@@ -25,6 +33,16 @@ export {
   EventWaitTimeoutError,
   type Problem,
 } from './errors.ts'
+export {
+  type AskQueryOptions,
+  askQuery,
+  getQueryStatus,
+  members,
+  type QueryEvent,
+  type QueryOptions,
+  QueryValidationError,
+  query,
+} from './queries.ts'
 export {
   type EdgeOptions,
   type EventStatusOptions,

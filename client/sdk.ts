@@ -206,7 +206,8 @@ function eventBody({ cluster, name, payload, coalesce }: FireEventOptions): stri
   return JSON.stringify(body)
 }
 
-async function connect(options: EdgeOptions): Promise<EdgeConnection> {
+/** Signing keys, fetch and retry policy of `options`, for every request of one call. */
+export async function connect(options: EdgeOptions): Promise<EdgeConnection> {
   if (!options.sender) throw new ClientConfigError('a sender id is required')
   const texts = (typeof options.key === 'string' ? [options.key] : options.key)
     .flatMap((text) => text.split(/[\s,]+/))
@@ -222,7 +223,8 @@ async function connect(options: EdgeOptions): Promise<EdgeConnection> {
   }
 }
 
-function clusterUrl({ edgeUrl, cluster }: EdgeOptions, rest: string): URL {
+/** The URL of `rest` under the cluster's API, `v1/clusters/{cluster}/{rest}`. */
+export function clusterUrl({ edgeUrl, cluster }: EdgeOptions, rest: string): URL {
   if (!CLUSTER_ID.test(cluster)) {
     throw new ClientConfigError(
       `cluster "${cluster}" is not a cluster id (lower-case letters, digits, - and _; at most 63)`,

@@ -4,6 +4,8 @@
  * shape, types inferred; request bodies strict, answers tolerant of added fields.
  */
 import { z } from 'zod'
+import { Base64Error, fromBase64, utf8 } from './bytes.ts'
+import { SERF_INTERNAL_PREFIX, tagPatternProblem } from './query-rules.ts'
 
 /** Longest query timeout the edge accepts; Serf's own default is a few seconds. */
 export const MAX_QUERY_TIMEOUT_MS = 5 * 60_000
@@ -16,24 +18,65 @@ export const DEFAULT_QUERY_SIZE_LIMIT = 1024
 export const queryStateSchema = z.enum(['queued', 'running', 'done', 'expired', 'failed'])
 export type QueryState = z.infer<typeof queryStateSchema>
 
-/** Body of `POST /v1/clusters/{cluster}/queries`, as a sender writes it. */
-export const queryRequestSchema = z.strictObject({
-  cluster: z.string(),
-  name: z.string().min(1).max(128),
-  payload: z.string().optional(),
-  payloadBase64: z.string().optional(),
-  /** Only these nodes answer (Serf's `-node`, repeatable). */
-  nodes: z.array(z.string().min(1)).max(64).optional(),
-  /** Only nodes whose tag matches the regular expression answer (Serf's `-tag key=regex`). */
-  tags: z.record(z.string().min(1), z.string()).optional(),
-  /** How long nodes may answer (Serf's `-timeout`); default: Serf's own. */
-  timeoutMs: z.number().int().min(MIN_QUERY_TIMEOUT_MS).max(MAX_QUERY_TIMEOUT_MS).optional(),
-  /** Ask nodes to ack receipt (Serf's default; `-no-ack` turns it off). */
-  requestAck: z.boolean().optional(),
-  /** Extra copies of each answer relayed through other nodes (Serf's `-relay-factor`). */
-  relayFactor: z.number().int().min(0).max(5).optional(),
-})
+// Control characters would reach handler scripts through SERF_QUERY_NAME; refuse them, as for events.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+
+/**
+ * Body of `POST /v1/clusters/{cluster}/queries`, as a sender writes it. Besides the shape it
+ * holds Serf's refusals that need no cluster: `_serf_` names, tag filters RE2 cannot run
+ * (protocol/query-rules.ts); the size rule needs the cluster's limit.
+ */
+export const queryRequestSchema = z
+  .strictObject({
+    cluster: z.string(),
+    name: z
+      .string()
+      .min(1)
+      .max(128)
+      .refine((name) => !CONTROL.test(name), { error: 'name must not contain control characters' })
+      .refine((name) => utf8(name).length <= 128, { error: 'name must be at most 128 bytes of UTF-8' })
+      .refine((name) => !name.startsWith(SERF_INTERNAL_PREFIX), {
+        error: `names starting with "${SERF_INTERNAL_PREFIX}" are Serf's internal queries; its agent refuses them`,
+      }),
+    payload: z.string().optional(),
+    payloadBase64: z
+      .string()
+      .refine(isBase64, { error: 'payloadBase64 is not valid base64 (standard alphabet, padded)' })
+      .optional(),
+    /** Only these nodes answer (Serf's `-node`, repeatable). */
+    nodes: z.array(z.string().min(1)).max(64).optional(),
+    /** Only nodes whose tag matches the regular expression answer (Serf's `-tag key=regex`). */
+    tags: z
+      .record(z.string().min(1), z.string())
+      .superRefine((tags, ctx) => {
+        for (const [tag, expr] of Object.entries(tags)) {
+          const problem = tagPatternProblem(expr)
+          if (problem) ctx.addIssue({ code: 'custom', path: [tag], message: `"${expr}" ${problem}` })
+        }
+      })
+      .optional(),
+    /** How long nodes may answer (Serf's `-timeout`); default: Serf's own. */
+    timeoutMs: z.number().int().min(MIN_QUERY_TIMEOUT_MS).max(MAX_QUERY_TIMEOUT_MS).optional(),
+    /** Ask nodes to ack receipt (Serf's default; `-no-ack` turns it off). */
+    requestAck: z.boolean().optional(),
+    /** Extra copies of each answer relayed through other nodes (Serf's `-relay-factor`). */
+    relayFactor: z.number().int().min(0).max(5).optional(),
+  })
+  .refine((body) => body.payload === undefined || body.payloadBase64 === undefined, {
+    error: 'give payload (text) or payloadBase64 (binary), not both',
+  })
 export type QueryRequest = z.infer<typeof queryRequestSchema>
+
+function isBase64(text: string): boolean {
+  try {
+    fromBase64(text)
+    return true
+  } catch (error) {
+    if (error instanceof Base64Error) return false
+    throw error
+  }
+}
 
 /** `202` answer to an accepted query. */
 export const queryAcceptedSchema = z.object({
@@ -88,7 +131,11 @@ export type QueryTask = z.infer<typeof queryTaskSchema>
 /** One record of Serf's query stream, as the bridge relays it; `index` orders and dedupes. */
 export const queryRecordSchema = z.strictObject({
   index: z.number().int().min(0),
-  type: z.enum(['ack', 'response', 'done']),
+  /**
+   * `error`: Serf refused to start the query (its RPC answered with an error); `payloadBase64`
+   * holds Serf's text as UTF-8. It ends the query as `failed` with that text.
+   */
+  type: z.enum(['ack', 'response', 'done', 'error']),
   from: z.string().max(512).optional(),
   payloadBase64: z.string().max(16_384).optional(),
   at: z.string(),
@@ -98,6 +145,7 @@ export type QueryRecord = z.infer<typeof queryRecordSchema>
 /** A member as Serf's `members` reports it. */
 export const memberSchema = z.object({
   name: z.string(),
+  /** The IP address alone, as text (`10.0.0.7`, `fd00::7`); the port is its own field. */
   addr: z.string(),
   port: z.number(),
   status: z.string(),

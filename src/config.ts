@@ -4,10 +4,15 @@
  */
 import { z } from 'zod'
 import { CLUSTER_ID, DEFAULT_USER_EVENT_SIZE_LIMIT, MAX_USER_EVENT_SIZE_LIMIT } from '../protocol/event.ts'
+import { DEFAULT_QUERY_SIZE_LIMIT } from '../protocol/query.ts'
+import { MAX_QUERY_RESPONSE_SIZE_LIMIT, MAX_QUERY_SIZE_LIMIT } from '../protocol/query-rules.ts'
 import type { VerifyKey } from '../protocol/signature.ts'
 import { secretName } from '../protocol/wire.ts'
 import { compileEventPatterns, type Scope } from './auth/scope.ts'
 import { ConfigError, duration, issues, keysFrom, objectVar } from './config-vars.ts'
+import { type DiscordApp, parseDiscordApps } from './doors/discord/config.ts'
+import { type GithubHook, parseGithubHooks } from './doors/github/config.ts'
+import { parseSlackApps, type SlackApp } from './doors/slack/config.ts'
 
 export { ConfigError }
 
@@ -19,6 +24,10 @@ export interface ClusterSettings {
   retentionMs: number
   maxQueuedEvents: number
   leaseTtlMs: number
+  /** The agents' `query_size_limit`: the encoded query, source node name included. */
+  querySizeLimit: number
+  /** The agents' `query_response_size_limit`: no relayed answer can be larger. */
+  queryResponseSizeLimit: number
 }
 
 /** A sender: its keys and its scope, what it may fire where. */
@@ -27,6 +36,8 @@ export interface SenderConfig extends Scope {
   keys: VerifyKey[]
   /** Clusters whose audit trail the sender may read. */
   audit: '*' | string[]
+  /** Query names the sender may ask, compiled like event patterns; none unless given. */
+  queries: RegExp[]
 }
 
 /** The whole parsed configuration. */
@@ -34,6 +45,12 @@ export interface EdgeConfig {
   clusters: Map<string, ClusterSettings>
   senders: Map<string, SenderConfig>
   bridgeKeys: Map<string, VerifyKey[]>
+  /** The GitHub door's hooks by id; empty when `GITHUB_HOOKS` is not set. */
+  githubHooks: Map<string, GithubHook>
+  /** The Discord door's applications by id; empty when `DISCORD_APPS` is not set. */
+  discordApps: Map<string, DiscordApp>
+  /** The Slack door's apps by id; empty when `SLACK_APPS` is not set. */
+  slackApps: Map<string, SlackApp>
 }
 
 /** Idempotency records live as long as their event; they must outlast the signature window. */
@@ -52,6 +69,22 @@ const clusterSchema = z.strictObject({
   retention: duration('retention').prefault('7d'),
   maxQueuedEvents: z.number().int().min(1).max(1_000_000).default(100_000),
   bridgeLeaseTtl: duration('bridgeLeaseTtl').prefault('60s'),
+  querySizeLimit: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_QUERY_SIZE_LIMIT, {
+      error: `querySizeLimit must be at most ${MAX_QUERY_SIZE_LIMIT}: a larger query does not fit one gossip packet and never leaves the bridge's agent`,
+    })
+    .default(DEFAULT_QUERY_SIZE_LIMIT),
+  queryResponseSizeLimit: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_QUERY_RESPONSE_SIZE_LIMIT, {
+      error: `queryResponseSizeLimit must be at most ${MAX_QUERY_RESPONSE_SIZE_LIMIT} (the most one relayed answer carries)`,
+    })
+    .default(DEFAULT_QUERY_SIZE_LIMIT),
 })
 
 const senderSchema = z.strictObject({
@@ -59,6 +92,8 @@ const senderSchema = z.strictObject({
   events: z.array(z.string().min(1)).min(1).default(['*']),
   /** Clusters whose audit trail this sender may read; none unless given. */
   audit: z.union([z.literal('*'), z.array(z.string())]).default([]),
+  /** Query names this sender may ask (`*` globs, as `events`); none unless given. */
+  queries: z.array(z.string().min(1)).default([]),
 })
 
 /**
@@ -82,6 +117,8 @@ export async function parseConfig(env: Record<string, unknown>): Promise<EdgeCon
       retentionMs: c.retention,
       maxQueuedEvents: c.maxQueuedEvents,
       leaseTtlMs: c.bridgeLeaseTtl,
+      querySizeLimit: c.querySizeLimit,
+      queryResponseSizeLimit: c.queryResponseSizeLimit,
     })
     bridgeKeys.set(id, await keysFrom(env, secretName('BRIDGE_KEYS', id)))
   }
@@ -107,9 +144,17 @@ export async function parseConfig(env: Record<string, unknown>): Promise<EdgeCon
       clusters: s.clusters,
       events: compileEventPatterns(s.events),
       audit: s.audit,
+      queries: compileEventPatterns(s.queries),
     })
   }
-  return { clusters, senders, bridgeKeys }
+  return {
+    clusters,
+    senders,
+    bridgeKeys,
+    githubHooks: await parseGithubHooks(env, clusters),
+    discordApps: await parseDiscordApps(env, clusters),
+    slackApps: await parseSlackApps(env, clusters),
+  }
 }
 
 const cache = new WeakMap<object, Promise<EdgeConfig>>()

@@ -4,12 +4,17 @@
  */
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { discordRoutes } from './doors/discord/route.ts'
+import { githubRoutes } from './doors/github/route.ts'
+import { slackRoutes } from './doors/slack/route.ts'
 import type { AppEnv } from './env.ts'
 import { ProblemError } from './problem.ts'
 import { auditRoutes } from './routes/audit.ts'
 import { bridgeRoutes } from './routes/bridge.ts'
 import { eventRoutes } from './routes/events.ts'
+import { memberRoutes } from './routes/members.ts'
 import { withConfig } from './routes/middleware.ts'
+import { queryRoutes } from './routes/queries.ts'
 
 export { ClusterQueue } from './queue/cluster-queue.ts'
 
@@ -20,6 +25,11 @@ app.use('/v1/*', withConfig)
 app.route('/v1/clusters', eventRoutes)
 app.route('/v1/clusters', bridgeRoutes)
 app.route('/v1/clusters', auditRoutes)
+app.route('/v1/clusters', queryRoutes)
+app.route('/v1/clusters', memberRoutes)
+app.route('/v1/github', githubRoutes)
+app.route('/v1/discord', discordRoutes)
+app.route('/v1/slack', slackRoutes)
 
 app.notFound((c) =>
   new ProblemError('not-found', `no endpoint ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse(),

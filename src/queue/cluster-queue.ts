@@ -12,11 +12,23 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { AuditPage } from '../../protocol/audit.ts'
 import { toBase64 } from '../../protocol/bytes.ts'
+import type { Member, QueryRecord, QueryStatus, QueryTask } from '../../protocol/query.ts'
 import type { EventAccepted, EventStatus, Lease, QueuedEvent } from '../../protocol/wire.ts'
 import type { ClusterSettings } from '../config.ts'
 import { type AuditEntry, AuditLog, type AuditQuery } from './audit-log.ts'
 import { FollowupStore, type FollowupTarget } from './followups.ts'
+import { MembersStore, type MembersView } from './members.ts'
 import { type Decision, type PendingInput, PendingStore } from './pending.ts'
+import {
+  type FencedInput,
+  type LaneContext,
+  type LeaseLost,
+  QueryLane,
+  type RecordsResult,
+  type SubmitQueryInput,
+  type SubmitQueryResult,
+  serfDefaultTimeoutBoundMs,
+} from './query-lane.ts'
 import { type EventRow, type LeaseRow, SCHEMA } from './schema.ts'
 
 /** What the worker hands to {@link ClusterQueue.append}. */
@@ -74,6 +86,8 @@ export class ClusterQueue extends DurableObject {
   #audit: AuditLog
   #confirmations: PendingStore
   #followups: FollowupStore
+  #queries: QueryLane
+  #members: MembersStore
   #waiters = new Set<() => void>()
 
   constructor(ctx: DurableObjectState, env: unknown) {
@@ -83,6 +97,8 @@ export class ClusterQueue extends DurableObject {
     this.#audit = new AuditLog(this.#sql)
     this.#confirmations = new PendingStore(this.#sql)
     this.#followups = new FollowupStore(this.#sql)
+    this.#queries = new QueryLane(this.#sql, this.#audit)
+    this.#members = new MembersStore(this.#sql)
   }
 
   /** Queue an event, or return the original answer when this request id was seen before. */
@@ -252,6 +268,61 @@ export class ClusterQueue extends DurableObject {
     return true
   }
 
+  /** Queue a query in the queries lane, which the bridge polls apart from the event backlog. */
+  async submitQuery(settings: ClusterSettings, input: SubmitQueryInput): Promise<SubmitQueryResult> {
+    this.#remember(settings)
+    const ctx = this.#laneContext()
+    const result = this.ctx.storage.transactionSync(() => this.#queries.submit(settings, input, ctx))
+    await this.#ensureAlarm(ctx.now)
+    return result
+  }
+
+  /** A query's state and its answers so far, visible only to the sender that asked it. */
+  async queryStatus(settings: ClusterSettings, sender: string, id: string): Promise<QueryStatus | null> {
+    return this.#queries.status(settings.id, id, sender, this.#laneContext())
+  }
+
+  /** Hand queued queries to the lease holder; with none, wait until one is queued or `waitMs` passes. */
+  async pollQueries(
+    input: FencedInput & { waitMs: number },
+  ): Promise<LeaseLost | { kind: 'queries'; queries: QueryTask[] }> {
+    this.#remember(input.settings)
+    let queries: QueryTask[] = []
+    for (const wait of [0, input.waitMs]) {
+      if (wait > 0) await this.#queries.wait(wait)
+      const lost = this.#fence(input.leaseToken)
+      if (lost) return lost
+      queries = this.#queries.handOut(input.bridgeId, input.leaseToken, this.#laneContext())
+      if (queries.length > 0) break
+    }
+    return { kind: 'queries', queries }
+  }
+
+  /** Store records the lease holder relayed from Serf's stream for a running query. */
+  async appendQueryRecords(
+    input: FencedInput & { id: string; records: QueryRecord[] },
+  ): Promise<LeaseLost | RecordsResult> {
+    const lost = this.#fence(input.leaseToken)
+    if (lost) return lost
+    const limit = input.settings.queryResponseSizeLimit
+    return this.ctx.storage.transactionSync(() =>
+      this.#queries.append(input.id, input.records, limit, this.#laneContext()),
+    )
+  }
+
+  /** Replace the members snapshot with the lease holder's report. */
+  async reportMembers(input: FencedInput & { members: Member[] }): Promise<LeaseLost | { kind: 'stored' }> {
+    const lost = this.#fence(input.leaseToken)
+    if (lost) return lost
+    this.ctx.storage.transactionSync(() => this.#members.replace(input.bridgeId, input.members, Date.now()))
+    return { kind: 'stored' }
+  }
+
+  /** The last members snapshot, or null before any bridge reported one. */
+  async members(): Promise<MembersView | null> {
+    return this.#members.read()
+  }
+
   /** Expire what is too old to deliver, prune what is settled and past retention. */
   override async alarm(): Promise<void> {
     const settings = this.#settings()
@@ -264,8 +335,10 @@ export class ClusterQueue extends DurableObject {
     this.#audit.prune(now - settings.retentionMs)
     this.#confirmations.prune(now - PENDING_KEPT_MS)
     this.#followups.prune()
+    this.#queries.settle(this.#laneContext(now))
+    this.#queries.prune(now - settings.retentionMs)
     const due = this.#followups.nextDue()
-    const stored = this.#maxSeqInTable() > 0 || !this.#audit.empty
+    const stored = this.#maxSeqInTable() > 0 || !this.#audit.empty || !this.#queries.empty
     const next = Math.min(stored ? now + ALARM_INTERVAL_MS : Number.POSITIVE_INFINITY, due ?? Number.POSITIVE_INFINITY)
     if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next)
   }
@@ -343,6 +416,22 @@ export class ClusterQueue extends DurableObject {
 
   #wakeWaiters(): void {
     for (const wake of [...this.#waiters]) wake()
+  }
+
+  /** Null when `token` is the current lease token, else who holds the lease now. */
+  #fence(token: number): LeaseLost | null {
+    const current = this.#lease()
+    if (current && current.token === token) return null
+    return { kind: 'lease-lost', holder: current && current.expires_at > Date.now() ? current.bridge_id : null }
+  }
+
+  #laneContext(now = Date.now()): LaneContext {
+    return {
+      now,
+      leaseToken: this.#lease()?.token,
+      defaultTimeoutMs: serfDefaultTimeoutBoundMs(this.#members.count()),
+      longestMemberName: this.#members.longestName(),
+    }
   }
 
   #lease(): LeaseRow | undefined {

@@ -34,6 +34,8 @@ describe('configuration', () => {
       retentionMs: 7 * 86_400_000,
       maxQueuedEvents: 100_000,
       leaseTtlMs: 60_000,
+      querySizeLimit: 1024,
+      queryResponseSizeLimit: 1024,
     })
   })
 
@@ -54,6 +56,10 @@ describe('configuration', () => {
     [{ SENDER_KEYS_BOT: 'whsec_short' }, /SENDER_KEYS_BOT, key 1: whsec_ key/],
     [{ SENDER_KEYS_BOT: 'hunter2' }, /SENDER_KEYS_BOT, key 1: a verify key must start with whsec_/],
     [{ SENDERS: { bot: { clusters: ['prod'] } } }, /SENDERS.bot.clusters names unknown cluster "prod"/],
+    [
+      { SENDERS: { bot: { clusters: ['staging'], audit: ['prod'] } } },
+      /SENDERS.bot.audit names unknown cluster "prod"/,
+    ],
     [{ SENDERS: { bot: { events: ['deploy'] } } }, /SENDERS.bot.clusters/],
   ])('%j fails every request with a 500 problem naming it', async (change, detail) => {
     const result = await answer({ ...good(), ...change })
