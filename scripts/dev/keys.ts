@@ -1,21 +1,25 @@
 /**
  * Development keys: the edge reads its verify keys from `.dev.vars` (wrangler dev loads it by
- * itself), the serf-edge CLI and agent-bridge read the signing side from `.serf-edge/dev.env`.
- * Both are HMAC keys, so one string signs and verifies: a key in `.dev.vars` is usable as is.
+ * itself), the serf-edge CLI, agent-bridge and the README's door recipes read the signing side
+ * from `.serf-edge/dev.env`. The sender's and bridge's are HMAC keys, so one string signs and
+ * verifies: a key in `.dev.vars` is usable as is. The development doors are in doors.ts.
  *
  * `.dev.vars` is written only where something is missing: created when absent, and a missing
  * variable is appended; a line already there is never rewritten.
  */
 import { appendFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { generateHmacKey } from '../../protocol/signature.ts'
 import { secretName } from '../../protocol/wire.ts'
 import { DEV_CLUSTER, DEV_SENDER, type DevPaths, DevSetupError } from './config.ts'
+import { type DevDoorSecrets, devDoorVars } from './doors.ts'
 
-/** The signing keys the local tools use. */
+/** The signing keys the local tools use: the sender's, the bridge's, each door's. */
 export interface DevKeys {
   senderKey: string
   bridgeKey: string
+  doors: DevDoorSecrets
 }
 
 /** The keys, and what was done to `.dev.vars` to have them. */
@@ -62,11 +66,27 @@ export async function ensureDevKeys(paths: DevPaths): Promise<DevKeysResult> {
         'generated',
     )
   }
+  // The Discord seed has no other home until dev.env is written: keep it beside the state.
+  const seedFile = join(paths.stateDir, 'discord-dev.seed')
+  const seed = (await readOptional(seedFile))?.trim() || known.DISCORD_PRIVATE_KEY
+  const doors = devDoorVars(vars, { ...known, DISCORD_PRIVATE_KEY: seed })
+  if (doors.secrets.DISCORD_PRIVATE_KEY !== seed) {
+    await mkdir(paths.stateDir, { recursive: true })
+    await writeFile(seedFile, `${doors.secrets.DISCORD_PRIVATE_KEY}\n`, { mode: 0o600 })
+  }
   const keys: DevKeys = {
     senderKey: pick(SENDER_VAR, known.SERF_EDGE_KEY, 'SERF_EDGE_KEY'),
     bridgeKey: pick(BRIDGE_VAR, known.SERF_EDGE_BRIDGE_KEY, 'SERF_EDGE_BRIDGE_KEY'),
+    doors: doors.secrets,
   }
-  const lines = generated.map((name) => `${name}="${name === SENDER_VAR ? keys.senderKey : keys.bridgeKey}"\n`).join('')
+  const added: Record<string, string> = {}
+  for (const name of generated) added[name] = name === SENDER_VAR ? keys.senderKey : keys.bridgeKey
+  Object.assign(added, doors.missing)
+  generated.push(...Object.keys(doors.missing))
+  // JSON values go in single quotes, which dotenv takes literally.
+  const lines = Object.entries(added)
+    .map(([name, value]) => (value.startsWith('{') ? `${name}='${value}'\n` : `${name}="${value}"\n`))
+    .join('')
   if (existing === undefined) {
     await writeFile(paths.devVars, DEV_VARS_HEADER + lines, { mode: 0o600 })
     return { keys, devVars: 'created', generated }
@@ -94,6 +114,12 @@ SERF_EDGE_CLUSTER=${DEV_CLUSTER}
 SERF_EDGE_SENDER=${DEV_SENDER}
 SERF_EDGE_KEY=${keys.senderKey}
 SERF_EDGE_BRIDGE_KEY=${keys.bridgeKey}
+
+# The development doors (README: Chat-ops and webhooks). Try them with the README's recipes:
+#   set -a; . .serf-edge/dev.env; set +a; bash slack-command.sh deploy v1
+SLACK_SIGNING_SECRET=${keys.doors.SLACK_SIGNING_SECRET}
+DISCORD_PRIVATE_KEY=${keys.doors.DISCORD_PRIVATE_KEY}
+GITHUB_WEBHOOK_SECRET=${keys.doors.GITHUB_WEBHOOK_SECRET}
 `
   await writeFile(paths.toolsEnv, text, { mode: 0o600 })
   // writeFile keeps the mode of a file that already exists.

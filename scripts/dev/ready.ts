@@ -2,6 +2,7 @@
 import { realpathSync } from 'node:fs'
 import { DEV_CLUSTER, DEV_NODE, type DevConfig } from './config.ts'
 import type { DevConsole } from './console.ts'
+import { DEV_DOOR_IDS } from './doors.ts'
 import { shellQuote } from './serf-agent.ts'
 
 /** What runs once `npm start` is up: what the ready message describes. */
@@ -56,6 +57,12 @@ export function readyMessage(
     row('edge', `${running.edgeUrl}  (wrangler dev, queue state in .serf-edge/state)`),
     row('bridge', bridge),
     row('serf', serf),
+    row(
+      'doors',
+      `Slack ${running.edgeUrl}/v1/slack/dev/commands (team ${DEV_DOOR_IDS.slackTeam}, user ${DEV_DOOR_IDS.slackUser})`,
+    ),
+    `          Discord ${running.edgeUrl}/v1/discord/dev/interactions, GitHub ${running.edgeUrl}/v1/github/dev`,
+    `          try them with the README's recipes after: set -a; . ${TOOLS_ENV}; set +a`,
     '',
     'Fire a first event, from another terminal:',
     '',

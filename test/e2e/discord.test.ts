@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process'
 import { generateKeyPairSync, randomInt, sign } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -17,6 +17,7 @@ import type { AuditRecord } from '../../protocol/audit.ts'
 import { importSignKey, signPayload } from '../../protocol/signature.ts'
 import { startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
 import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
+import { readmeRecipe } from '../helpers/readme.ts'
 import { payloadText, type SerfAgent, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
 
 /** The ids the README recipe sends: the development app `dev`, its guild, channel and user. */
@@ -24,27 +25,6 @@ const APP_ID = '100000000000000001'
 const GUILD = '200000000000000001'
 const CHANNEL = '300000000000000001'
 const USER = '400000000000000001'
-
-/** The recipe for README.md, run here exactly as readers would copy it. */
-const RECIPE = `# Fake a signed /serf interaction, as Discord sends one, against the local edge.
-EDGE=\${EDGE:-http://127.0.0.1:8787}
-KEY=\${KEY:-.serf-edge/discord-dev.pem}
-TEXT=\${*:-help}
-TS=$(date +%s)
-ID="$TS$(printf '%05d' "$RANDOM")"
-BODY='{"type":2,"id":"'"$ID"'","application_id":"${APP_ID}","token":"dev-'"$ID"'",'\\
-'"guild_id":"${GUILD}","channel_id":"${CHANNEL}","member":{"user":{"id":"${USER}"},"roles":[]},'\\
-'"data":{"name":"serf","options":[{"name":"text","type":3,"value":"'"$TEXT"'"}]}}'
-# OpenSSL 3 signs Ed25519 in one pass over a file, not a pipe.
-MSG=$(mktemp)
-printf '%s%s' "$TS" "$BODY" > "$MSG"
-SIG=$(openssl pkeyutl -sign -rawin -inkey "$KEY" -in "$MSG" | od -An -v -tx1 | tr -d ' \\n')
-rm -f "$MSG"
-curl -sS --fail-with-body "$EDGE/v1/discord/dev/interactions" \\
-  -H 'content-type: application/json' \\
-  -H "x-signature-ed25519: $SIG" -H "x-signature-timestamp: $TS" \\
-  --data-binary "$BODY"
-`
 
 const key = generateKeyPairSync('ed25519')
 const publicHex = key.publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex')
@@ -206,11 +186,10 @@ describe('a signed /serf from Discord', () => {
 
 describe('the README recipe with curl and openssl', () => {
   it('is a signed interaction the edge accepts, and the event reaches the agent', async () => {
-    const pem = join(dir, 'discord-dev.pem')
-    await writeFile(pem, key.privateKey.export({ format: 'pem', type: 'pkcs8' }))
-    const script = join(dir, 'discord-recipe.sh')
-    await writeFile(script, RECIPE)
-    const env = { ...process.env, EDGE: edge.url, KEY: pem }
+    const script = await readmeRecipe('discord-interaction', dir)
+    // The seed, as npm start writes DISCORD_PRIVATE_KEY: the last 32 bytes of the PKCS#8 key.
+    const seed = key.privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32).toString('base64')
+    const env = { ...process.env, EDGE: edge.url, DISCORD_PRIVATE_KEY: seed }
     const { stdout } = await promisify(execFile)('bash', [script, 'deploy', 'from-openssl'], { env })
     expect(JSON.parse(stdout)).toMatchObject({ type: 4, data: { flags: 64 } })
     expect(JSON.parse(stdout).data.content).toMatch(/^`deploy` "from-openssl" on main: queued as #\d+/)

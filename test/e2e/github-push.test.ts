@@ -5,26 +5,17 @@
  */
 import { execFile } from 'node:child_process'
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
 import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
+import { readmeRecipe } from '../helpers/readme.ts'
 import { payloadText, type SerfCluster, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
 
 const secret = randomBytes(20).toString('hex')
-
-/** README's "fake a signed push" recipe, run here exactly as printed there. */
-// biome-ignore lint/complexity/noUselessStringRaw: raw keeps the recipe's `\` line continuations as printed
-const RECIPE = String.raw`# Fake a GitHub push to serf-edge, signed as GitHub signs it, with curl and openssl.
-# Set EDGE, HOOK and SECRET (the hook's webhook secret), then: github-push.sh REPO BRANCH SHA
-set -euo pipefail
-body=$(printf '{"ref":"refs/heads/%s","after":"%s","deleted":false,"repository":{"full_name":"%s"}}' "$2" "$3" "$1")
-sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$SECRET" | sed 's/^.*= //')
-curl -sS --fail-with-body -X POST "$EDGE/v1/github/$HOOK"   -H 'content-type: application/json' -H 'x-github-event: push'   -H "x-github-delivery: $(openssl rand -hex 16)" -H "x-hub-signature-256: sha256=$sig"   --data-binary "$body"
-`
 
 let dir: string
 let edge: LocalEdge
@@ -110,9 +101,8 @@ describe('a signed push to main', () => {
 describe("README's curl + openssl recipe", () => {
   it('fakes a signed push that fires deploy <sha> on the agent', async () => {
     const sha = randomBytes(20).toString('hex')
-    const script = join(dir, 'github-push.sh')
-    await writeFile(script, RECIPE)
-    const env = { ...process.env, EDGE: edge.url, HOOK: 'app', SECRET: secret }
+    const script = await readmeRecipe('github-push', dir)
+    const env = { ...process.env, EDGE: edge.url, HOOK: 'app', GITHUB_WEBHOOK_SECRET: secret }
     const { stdout } = await promisify(execFile)('bash', [script, 'octo/app', 'main', sha], { env })
     expect(JSON.parse(stdout)).toMatchObject({ ok: true, queued: [{ name: 'deploy' }] })
     await waitFor(

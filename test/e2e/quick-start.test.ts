@@ -4,6 +4,7 @@
  * and Ctrl-C takes everything down again. Real wrangler dev, real serf, real npm.
  */
 import { execFile } from 'node:child_process'
+import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -12,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { devPaths } from '../../scripts/dev/config.ts'
 import { ensureDevKeys } from '../../scripts/dev/keys.ts'
 import { copyWorkingTree, GroupRun, processTree, survivors } from '../helpers/npm-start.ts'
+import { readmeRecipe } from '../helpers/readme.ts'
 import { freePort } from '../helpers/serf-agent.ts'
 
 const sh = promisify(execFile)
@@ -87,6 +89,29 @@ describe('npm start runs the whole pipeline on one machine', () => {
     await run.waitForOutput(/^event +│ received user event "deploy", payload "v1", Lamport time \d+$/m, 30_000)
     expect(run.output).toMatch(/^bridge +│ batch emitted into Serf {2}from=1 {2}through=1/m)
 
+    // The development doors answer README's recipes, signed with what .serf-edge/dev.env holds.
+    expect(run.output).toMatch(
+      /doors +Slack http:\/\/127\.0\.0\.1:\d+\/v1\/slack\/dev\/commands \(team T0DEV, user U0DEV\)/,
+    )
+    const tools = parseEnv(await readFile(join(dir, '.serf-edge/dev.env'), 'utf8'))
+    const sha = 'c0ffee'.repeat(6).slice(0, 40)
+    for (const [recipe, args] of [
+      ['slack-command', ['hello-slack', 'from-slack', '-coalesce=false']],
+      ['discord-interaction', ['hello-discord', 'from-discord', '-coalesce=false']],
+      ['github-push', ['octo/app', 'main', sha]],
+    ] as const) {
+      const script = await readmeRecipe(recipe, dir)
+      await sh('bash', [script, ...args], { cwd: dir, env: cleanEnv(tools as Record<string, string>) })
+    }
+    for (const [name, payload] of [
+      ['hello-slack', 'from-slack'],
+      ['hello-discord', 'from-discord'],
+      ['deploy', sha],
+    ]) {
+      const line = new RegExp(`^event +│ received user event "${name}", payload "${payload}", Lamport time \\d+$`, 'm')
+      await run.waitForOutput(line, 30_000)
+    }
+
     const tree = await processTree(run.pgid)
     tracked.pgids = [...new Set(tree.map((p) => p.pgid))]
     const commands = tree.map((p) => p.command).join('\n')
@@ -151,6 +176,17 @@ describe('development keys are generated only where they are missing', () => {
     expect(vars.BRIDGE_KEYS_DEV).toBe(first.keys.bridgeKey)
     expect(first.keys.senderKey).toMatch(/^whsec_/)
     expect(first.keys.senderKey).not.toBe(first.keys.bridgeKey)
+    // The development doors: their apps and the edge's side of their secrets.
+    expect(JSON.parse(vars.SLACK_APPS!).dev.teams).toEqual(['T0DEV'])
+    expect(vars.SLACK_SIGNING_SECRET_DEV).toBe(first.keys.doors.SLACK_SIGNING_SECRET)
+    expect(vars.GITHUB_WEBHOOK_SECRET_DEV).toBe(first.keys.doors.GITHUB_WEBHOOK_SECRET)
+    const seed = Buffer.from(first.keys.doors.DISCORD_PRIVATE_KEY, 'base64')
+    expect(seed).toHaveLength(32)
+    const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed])
+    const publicKey = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }))
+    expect(vars.DISCORD_PUBLIC_KEY_DEV).toBe(
+      publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex'),
+    )
 
     const second = await ensureDevKeys(paths)
     expect(second).toEqual({ keys: first.keys, devVars: 'unchanged', generated: [] })
@@ -166,11 +202,29 @@ describe('development keys are generated only where they are missing', () => {
     await writeFile(paths.devVars, before)
     const result = await ensureDevKeys(paths)
     expect(result.devVars).toBe('appended')
-    expect(result.generated).toEqual(['BRIDGE_KEYS_DEV'])
+    expect(result.generated).toEqual([
+      'BRIDGE_KEYS_DEV',
+      'SLACK_APPS',
+      'DISCORD_APPS',
+      'GITHUB_HOOKS',
+      'SLACK_SIGNING_SECRET_DEV',
+      'GITHUB_WEBHOOK_SECRET_DEV',
+      'DISCORD_PUBLIC_KEY_DEV',
+    ])
     expect(result.keys.senderKey).toBe(mine)
     const after = await readFile(paths.devVars, 'utf8')
     expect(after.startsWith(`${before}\n`)).toBe(true)
     expect(parseEnv(after).BRIDGE_KEYS_DEV).toBe(result.keys.bridgeKey)
+  })
+
+  it('refuses a Discord public key whose private key it does not have, naming the fix', async () => {
+    const root = join(keysDir, 'discord')
+    await mkdir(root)
+    const paths = devPaths(root)
+    const line = `DISCORD_PUBLIC_KEY_DEV=${'ab'.repeat(32)}\n`
+    await writeFile(paths.devVars, line)
+    await expect(ensureDevKeys(paths)).rejects.toThrow(/delete the DISCORD_PUBLIC_KEY_DEV line/)
+    expect(await readFile(paths.devVars, 'utf8')).toBe(line)
   })
 
   it('refuses a .dev.vars key it cannot sign with, naming the fix', async () => {

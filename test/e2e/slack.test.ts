@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process'
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readAudit } from '../../client/sdk.ts'
 import { startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
 import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
+import { readmeRecipe } from '../helpers/readme.ts'
 import { payloadText, type SerfCluster, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
 
 const team = 'T0E2E00001'
@@ -254,31 +255,10 @@ describe('the outbound origin rule', () => {
   })
 })
 
-/** README's Slack recipe, exactly as printed there: a signed `/serf …` with curl and openssl. */
-const SLACK_RECIPE = `# Fake Slack's signed \`/serf <text>\` against a local edge (npm start): set EDGE and SECRET
-# (SLACK_SIGNING_SECRET_DEV in .dev.vars), then: slack-command.sh deploy v1
-# Signed as Slack signs: v0=hex(HMAC-SHA256(secret, "v0:" + timestamp + ":" + body)), the exact body sent.
-# (Keep the text ASCII and free of & < >: Slack would escape those, this recipe does not.)
-set -euo pipefail
-APP=\${APP:-dev} TEAM=\${TEAM:-T0DEV00001} USER_ID=\${USER_ID:-U0DEV00001} CHANNEL=\${CHANNEL:-C0DEV00001}
-REPLY=\${REPLY:-http://127.0.0.1:9999/reply}   # where the follow-up goes; the dev app allows loopback
-enc() { local LC_ALL=C s=$1 i c out=; for ((i = 0; i < \${#s}; i++)); do c=\${s:i:1}
-  case $c in [A-Za-z0-9._~-]) out+=$c ;; *) out+=$(printf '%%%02X' "'$c") ;; esac; done; printf '%s' "$out"; }
-body="team_id=$TEAM&channel_id=$CHANNEL&user_id=$USER_ID&command=%2Fserf&text=$(enc "$*")"
-body+="&response_url=$(enc "$REPLY")&trigger_id=dev.$(openssl rand -hex 8)"
-ts=$(date +%s)
-sig=$(printf 'v0:%s:%s' "$ts" "$body" | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d' ' -f1)
-curl -sS --fail-with-body -X POST "$EDGE/v1/slack/$APP/commands" \\
-  -H 'content-type: application/x-www-form-urlencoded' \\
-  -H "x-slack-request-timestamp: $ts" -H "x-slack-signature: v0=$sig" \\
-  --data-binary "$body"
-`
-
-describe('the curl + openssl recipe', () => {
+describe("README's curl + openssl recipe", () => {
   it('fakes a signed `/serf deploy from-curl` that reaches the agent and is followed up', async () => {
-    const file = join(dir, 'slack-command.sh')
-    await writeFile(file, SLACK_RECIPE)
-    const env = { ...process.env, EDGE: edge.url, SECRET: secret, APP: 'dev', TEAM: team, USER_ID: alice }
+    const file = await readmeRecipe('slack-command', dir)
+    const env = { ...process.env, EDGE: edge.url, SLACK_SIGNING_SECRET: secret, APP: 'dev', TEAM: team, USER_ID: alice }
     const { stdout } = await promisify(execFile)('bash', [file, 'deploy', 'from-curl', '-coalesce=false'], {
       env: { ...env, CHANNEL: channel, REPLY: `${slackUrl}/commands/recipe` },
     })
