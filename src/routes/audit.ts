@@ -5,7 +5,7 @@ import { MAX_AUDIT_PAGE } from '../../protocol/audit.ts'
 import { mayAudit } from '../auth/scope.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
-import { invalidProblem } from './events.ts'
+import { invalidProblem } from './body.ts'
 import { clusterOf, queueOf, sender } from './middleware.ts'
 
 const querySchema = z.strictObject({

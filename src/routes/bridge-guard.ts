@@ -1,14 +1,13 @@
 /** What the query and members bridge routes check: the bridge's signature, the body's cluster, the lease. */
 
 import type { Context } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { createMiddleware } from 'hono/factory'
 import { authenticateBridge } from '../auth/verify.ts'
 import type { ClusterSettings } from '../config.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
 import type { LeaseLost } from '../queue/query-lane.ts'
-import { clusterOf, requireJson } from './middleware.ts'
+import { clusterOf, limitTo, requireJson } from './middleware.ts'
 
 /** Verify the request is signed with the cluster's bridge key. */
 export const signedByBridge = createMiddleware<AppEnv>(async (c, next) => {
@@ -21,13 +20,7 @@ export const signedByBridge = createMiddleware<AppEnv>(async (c, next) => {
  * anything parses the body, JSON only, the bridge's signature.
  */
 export function bridgeGuard(maxBytes: number) {
-  const limit = bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new ProblemError('body-too-large', `request body is over ${maxBytes} bytes`)
-    },
-  })
-  return [limit, requireJson, signedByBridge] as const
+  return [limitTo(maxBytes), requireJson, signedByBridge] as const
 }
 
 /**

@@ -1,8 +1,7 @@
 /** Bridge API: long-poll for events, acknowledge them, release the lease. */
 
 import { zValidator } from '@hono/zod-validator'
-import { type Context, Hono } from 'hono'
-import { createMiddleware } from 'hono/factory'
+import { Hono } from 'hono'
 import {
   type AckResponse,
   ackRequestSchema,
@@ -11,30 +10,14 @@ import {
   type ReleaseResponse,
   releaseRequestSchema,
 } from '../../protocol/wire.ts'
-import { authenticateBridge } from '../auth/verify.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
-import { invalidBody } from './events.ts'
-import { clusterOf, limitBody, queueOf, requireJson } from './middleware.ts'
-
-const bridge = createMiddleware<AppEnv>(async (c, next) => {
-  await authenticateBridge(c, c.get('config'), clusterOf(c).id)
-  await next()
-})
-
-function sameCluster(c: Context<AppEnv>, cluster: string) {
-  const settings = clusterOf(c)
-  if (cluster !== settings.id) {
-    throw new ProblemError(
-      'cluster-mismatch',
-      `body names cluster "${cluster}" but the request went to "${settings.id}"`,
-    )
-  }
-  return settings
-}
+import { invalidBody } from './body.ts'
+import { bridgeGuard, sameCluster } from './bridge-guard.ts'
+import { MAX_BODY_BYTES, queueOf } from './middleware.ts'
 
 export const bridgeRoutes = new Hono<AppEnv>()
-const guard = [limitBody, requireJson, bridge] as const
+const guard = bridgeGuard(MAX_BODY_BYTES)
 
 bridgeRoutes.post(
   '/:cluster/bridge/poll',

@@ -6,8 +6,8 @@ import { type MembersSnapshot, membersReportSchema } from '../../protocol/query.
 import { mayUseCluster } from '../auth/scope.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
+import { invalidBody } from './body.ts'
 import { bridgeGuard, leaseLostProblem, sameCluster } from './bridge-guard.ts'
-import { invalidBody } from './events.ts'
 import { clusterOf, queueOf, sender } from './middleware.ts'
 
 /** Largest members report: 10,000 members with a few tags each. */

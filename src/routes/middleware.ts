@@ -27,12 +27,20 @@ export const withConfig = createMiddleware<AppEnv>(async (c, next) => {
 })
 
 /** Refuse bodies over {@link MAX_BODY_BYTES} before anything parses them (chunked ones too). */
-export const limitBody = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: () => {
-    throw new ProblemError('body-too-large', `request body is over ${MAX_BODY_BYTES} bytes`)
-  },
-})
+export const limitBody = limitTo(MAX_BODY_BYTES)
+
+/**
+ * Refuse bodies over `maxSize` bytes with a `body-too-large` problem, before anything reads them.
+ * @example limitTo(1024 * 1024, 'a GitHub delivery')
+ */
+export function limitTo(maxSize: number, what = 'request body') {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ProblemError('body-too-large', `${what} is over ${maxSize} bytes`)
+    },
+  })
+}
 
 /** Refuse anything but a JSON body. */
 export const requireJson = createMiddleware<AppEnv>(async (c, next) => {

@@ -4,23 +4,22 @@
  */
 
 import { zValidator } from '@hono/zod-validator'
-import { type Context, Hono } from 'hono'
+import { Hono } from 'hono'
 import { sha256Hex } from '../../protocol/bytes.ts'
 import {
   type QueryPollResponse,
-  type QueryRequest,
   queryPollRequestSchema,
   queryRecordsRequestSchema,
   queryRequestSchema,
 } from '../../protocol/query.ts'
 import { describeQuerySizeExcess, toSerfQuery } from '../../protocol/query-rules.ts'
 import { mayUseCluster } from '../auth/scope.ts'
-import type { ClusterSettings, SenderConfig } from '../config.ts'
-import { type Principal, refuseAttempt } from '../enqueue.ts'
+import type { SenderConfig } from '../config.ts'
+import { refuseAttempt } from '../enqueue.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
+import { invalidBody, readAttempt } from './body.ts'
 import { bridgeGuard, leaseLostProblem, sameCluster } from './bridge-guard.ts'
-import { invalidBody, invalidProblem } from './events.ts'
 import { clusterOf, limitBody, MAX_BODY_BYTES, queueOf, requireJson, sender, senderPrincipal } from './middleware.ts'
 
 /** Largest records batch: up to 1,000 records, a few answers of the largest size each. */
@@ -29,41 +28,13 @@ const MAX_RECORDS_BODY_BYTES = 1024 * 1024
 /** Whether `who` may ask a query called `name`: its own `queries` patterns, none by default. */
 const mayQuery = (who: SenderConfig, name: string): boolean => who.queries.some((pattern) => pattern.test(name))
 
-/**
- * The request's query, validated; a refusal goes into the audit trail, as for events.
- * @throws {ProblemError} malformed-json, invalid-request or cluster-mismatch
- */
-async function readQuery(c: Context<AppEnv>, cluster: ClusterSettings, principal: Principal): Promise<QueryRequest> {
-  let json: unknown
-  try {
-    json = await c.req.json()
-  } catch (cause) {
-    throw new ProblemError('malformed-json', 'request body is not valid JSON', { cause })
-  }
-  const parsed = queryRequestSchema.safeParse(json)
-  if (!parsed.success) {
-    const name = (json as { name?: unknown } | null)?.name
-    const attempt = { principal, cluster, name: typeof name === 'string' ? name.slice(0, 128) : undefined }
-    return refuseAttempt(c.env, attempt, invalidProblem('invalid-request', parsed.error.issues))
-  }
-  if (parsed.data.cluster !== cluster.id) {
-    const detail = `body names cluster "${parsed.data.cluster}" but the request went to "${cluster.id}"`
-    return refuseAttempt(
-      c.env,
-      { principal, cluster, name: parsed.data.name },
-      new ProblemError('cluster-mismatch', detail),
-    )
-  }
-  return parsed.data
-}
-
 export const queryRoutes = new Hono<AppEnv>()
 
 queryRoutes.post('/:cluster/queries', limitBody, requireJson, sender, async (c) => {
   const cluster = clusterOf(c)
   const who = c.get('sender')
   const principal = senderPrincipal(who)
-  const query = toSerfQuery(await readQuery(c, cluster, principal))
+  const query = toSerfQuery(await readAttempt(c, queryRequestSchema, 'invalid-request', cluster, principal))
   const payloadSha256 = await sha256Hex(new Uint8Array(query.payload))
   const refuse = (problem: ProblemError) =>
     refuseAttempt(c.env, { principal, cluster, name: query.name, payloadSha256 }, problem)

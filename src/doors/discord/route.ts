@@ -5,12 +5,12 @@
  * confirmation's button click settled by the chat core, and its reply rendered for Discord.
  */
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { createMiddleware } from 'hono/factory'
 import { fromUtf8 } from '../../../protocol/bytes.ts'
 import type { EdgeConfig } from '../../config.ts'
 import type { Env } from '../../env.ts'
 import { ProblemError } from '../../problem.ts'
+import { limitTo } from '../../routes/middleware.ts'
 import { type ChatReply, runClick, runCommand } from '../chat/flow.ts'
 import type { DiscordApp } from './config.ts'
 import {
@@ -37,12 +37,7 @@ const knownApp = createMiddleware<DiscordEnv>(async (c, next) => {
   await next()
 })
 
-const interactionLimit = bodyLimit({
-  maxSize: MAX_INTERACTION_BYTES,
-  onError: () => {
-    throw new ProblemError('body-too-large', `a Discord interaction is read up to ${MAX_INTERACTION_BYTES} bytes`)
-  },
-})
+const interactionLimit = limitTo(MAX_INTERACTION_BYTES, 'a Discord interaction')
 
 const log = (level: 'info' | 'warn', fields: Record<string, unknown>) =>
   console.log(JSON.stringify({ level, msg: 'discord interaction', ...fields }))

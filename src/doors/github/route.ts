@@ -5,7 +5,6 @@
  * redelivery answers from the original events and queues nothing.
  */
 import { type Context, Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { createMiddleware } from 'hono/factory'
 import { fromUtf8, sha256Hex, utf8 } from '../../../protocol/bytes.ts'
 import {
@@ -17,6 +16,7 @@ import type { EdgeConfig } from '../../config.ts'
 import { enqueueEvent, type Principal, refuseAttempt } from '../../enqueue.ts'
 import type { Env } from '../../env.ts'
 import { ProblemError } from '../../problem.ts'
+import { limitTo } from '../../routes/middleware.ts'
 import type { GithubHook, GithubRule } from './config.ts'
 import { type DeliveryBody, deliveryRef, deliveryRepository, isDeletion, matchingRules } from './rules.ts'
 import { renderTemplate, TemplateError } from './template.ts'
@@ -77,12 +77,7 @@ const knownHook = createMiddleware<GithubEnv>(async (c, next) => {
   await next()
 })
 
-const deliveryLimit = bodyLimit({
-  maxSize: MAX_DELIVERY_BYTES,
-  onError: () => {
-    throw new ProblemError('body-too-large', `a GitHub delivery is read up to ${MAX_DELIVERY_BYTES} bytes`)
-  },
-})
+const deliveryLimit = limitTo(MAX_DELIVERY_BYTES, 'a GitHub delivery')
 
 export const githubRoutes = new Hono<GithubEnv>()
 

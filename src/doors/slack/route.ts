@@ -7,12 +7,12 @@
  * `block_actions` request.
  */
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { createMiddleware } from 'hono/factory'
 import { fromUtf8 } from '../../../protocol/bytes.ts'
 import type { EdgeConfig } from '../../config.ts'
 import type { Env } from '../../env.ts'
 import { ProblemError } from '../../problem.ts'
+import { limitTo } from '../../routes/middleware.ts'
 import { runClick, runCommand } from '../chat/flow.ts'
 import { mayReplyTo } from '../chat/policy.ts'
 import { SLACK_ORIGIN, type SlackApp } from './config.ts'
@@ -46,12 +46,7 @@ const knownApp = createMiddleware<SlackEnv>(async (c, next) => {
   await next()
 })
 
-const requestLimit = bodyLimit({
-  maxSize: MAX_SLACK_BODY_BYTES,
-  onError: () => {
-    throw new ProblemError('body-too-large', `a Slack request is read up to ${MAX_SLACK_BODY_BYTES} bytes`)
-  },
-})
+const requestLimit = limitTo(MAX_SLACK_BODY_BYTES, 'a Slack request')
 
 /**
  * Verify the signature over the raw bytes, then read them as a form. Slack's `ssl_check` probe
