@@ -10,6 +10,9 @@
  * (see held-lease.ts). When it may have lapsed mid-batch, the bridge stops emitting and polls at
  * once: the same token means the lease was still its own; `lease-held` or a new token means
  * another bridge has (or had) the batch, so the rest is dropped and asked for again.
+ *
+ * Beside it, under the same lease and on the same RPC connection, run the queries (query-runner.ts)
+ * and the members report (members-reporter.ts); both end before the lease is released.
  */
 import type { Logger } from 'pino'
 import { EdgeProblemError } from '../protocol/problem.ts'
@@ -19,8 +22,10 @@ import { AgentLink, BridgeFatalError } from './agent-link.ts'
 import type { CursorState, CursorStore } from './cursor-store.ts'
 import type { EdgeClient } from './edge-client.ts'
 import { HeldLease } from './held-lease.ts'
+import { MembersReporter } from './members-reporter.ts'
 import type { BridgeMetrics, HealthReport } from './metrics.ts'
 import type { PacerOptions } from './pacer.ts'
+import { QueryRunner } from './query-runner.ts'
 import { recoveryFor } from './recovery.ts'
 import type { SerfRpcClient } from './serf-rpc.ts'
 import { UnackedBatch } from './unacked-batch.ts'
@@ -49,6 +54,8 @@ export class Bridge {
   readonly #agent: AgentLink
   readonly #lease = new HeldLease(realClock)
   readonly #batch: UnackedBatch
+  readonly #queries: QueryRunner
+  readonly #members: MembersReporter
   #state: CursorState | null = null
   #failures = 0
   #lastEdgeContact = 0
@@ -72,6 +79,10 @@ export class Bridge {
       metrics: options.metrics,
       stop: this.#stop.signal,
     })
+    const { bridgeId, edge, serf, logger, metrics } = options
+    const beside = { bridgeId, edge, serf, logger, metrics, leaseToken: () => this.#lease.current?.token ?? null }
+    this.#queries = new QueryRunner({ ...beside, pollWaitMs: this.#o.pollWaitMs })
+    this.#members = new MembersReporter({ ...beside, reconnect: () => this.#agent.connect() })
   }
 
   /** Run until {@link stop}; rejects with {@link BridgeFatalError} on an unrecoverable error. */
@@ -86,6 +97,8 @@ export class Bridge {
     )
     try {
       await this.#agent.connect()
+      this.#queries.start()
+      this.#members.start()
       while (!this.#stopping) {
         try {
           await this.#cycle()
@@ -94,6 +107,7 @@ export class Bridge {
         }
       }
     } finally {
+      await Promise.all([this.#queries.stop(), this.#members.stop()])
       await this.#shutdown()
       await this.#agent.close()
     }

@@ -21,7 +21,8 @@ import { SerfRpcClient } from './serf-rpc.ts'
 export const HELP = `Usage: agent-bridge [options]
 
   Delivers the events queued at a serf-edge for one cluster into the local Serf agent,
-  in queue order, over outbound HTTPS only. Runs until SIGTERM or SIGINT.
+  in queue order, runs the queries asked there (serf query) and reports the cluster's
+  members, over outbound HTTPS only. Runs until SIGTERM or SIGINT.
 
 Options (each also from the environment variable shown):
 

@@ -1,6 +1,18 @@
-/** The bridge's side of the bridge API: signed poll, ack and release calls to the edge. */
-import type { z } from 'zod'
+/**
+ * The bridge's side of the bridge API: signed calls to the edge for events (poll, ack,
+ * release), queries (poll, records) and the members report.
+ */
+import { z } from 'zod'
 import { type EdgeSigner, sendOnce } from '../protocol/edge-request.ts'
+import {
+  type MembersReport,
+  type QueryPollRequest,
+  type QueryPollResponse,
+  type QueryRecordsRequest,
+  type QueryState,
+  queryPollResponseSchema,
+  queryRecordsResponseSchema,
+} from '../protocol/query.ts'
 import type { SignKey } from '../protocol/signature.ts'
 import {
   type AckRequest,
@@ -55,6 +67,31 @@ export class EdgeClient {
   async release(bridgeId: string, leaseToken: number, signal?: AbortSignal): Promise<boolean> {
     const answer = await this.#post('release', { bridgeId, leaseToken }, releaseResponseSchema, signal)
     return answer.released
+  }
+
+  /** Long-poll for queries to run under the lease `leaseToken`. */
+  pollQueries(request: Omit<QueryPollRequest, 'cluster'>, signal?: AbortSignal): Promise<QueryPollResponse> {
+    const waitMs = request.waitMs ?? MAX_POLL_WAIT_MS
+    return this.#post('queries/poll', request, queryPollResponseSchema, signal, waitMs)
+  }
+
+  /**
+   * Relay records of a running query, in Serf's order; records sent again with the same `index`
+   * change nothing. Resolves with the query's state at the edge.
+   */
+  async queryRecords(
+    queryId: string,
+    request: Omit<QueryRecordsRequest, 'cluster'>,
+    signal?: AbortSignal,
+  ): Promise<QueryState> {
+    const path = `queries/${encodeURIComponent(queryId)}/records`
+    return (await this.#post(path, request, queryRecordsResponseSchema, signal)).state
+  }
+
+  /** Report the cluster's members as the agent sees them. */
+  async reportMembers(request: Omit<MembersReport, 'cluster'>, signal?: AbortSignal): Promise<void> {
+    // The contract leaves the answer's fields open: any JSON object means the report was taken.
+    await this.#post('members', request, z.object({}), signal)
   }
 
   #post<T>(action: string, body: object, schema: z.ZodType<T>, signal?: AbortSignal, waitMs = 0): Promise<T> {

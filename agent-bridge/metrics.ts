@@ -3,6 +3,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { EdgeProblemError, EdgeUnreachableError } from '../protocol/problem.ts'
 
 /** Every metric the bridge reports, on its own registry. */
 export class BridgeMetrics {
@@ -21,6 +22,11 @@ export class BridgeMetrics {
   readonly leaseHeld: Gauge
   readonly leaseLapses: Counter
   readonly cursor: Gauge
+  readonly queries: Counter<'outcome'>
+  readonly queriesRunning: Gauge
+  readonly queryRecords: Counter<'type'>
+  readonly membersReports: Counter
+  readonly members: Gauge<'status'>
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry]
@@ -78,8 +84,39 @@ export class BridgeMetrics {
       registers,
     })
     this.cursor = new Gauge({ name: `${p}cursor_sequence`, help: 'Last sequence emitted into Serf', registers })
+    this.queries = new Counter({
+      name: `${p}queries_total`,
+      help: 'Queries run, by outcome: done, refused (by Serf), failed (agent connection or edge lost)',
+      labelNames: ['outcome'],
+      registers,
+    })
+    this.queriesRunning = new Gauge({ name: `${p}queries_running`, help: 'Queries running now', registers })
+    this.queryRecords = new Counter({
+      name: `${p}query_records_relayed_total`,
+      help: 'Query records (ack, response, done) the edge accepted',
+      labelNames: ['type'],
+      registers,
+    })
+    this.membersReports = new Counter({
+      name: `${p}members_reports_total`,
+      help: 'Members reports the edge accepted',
+      registers,
+    })
+    this.members = new Gauge({
+      name: `${p}members`,
+      help: 'Cluster members in the last report, by status',
+      labelNames: ['status'],
+      registers,
+    })
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry })
   }
+}
+
+/** The `kind` label of `edge_errors_total` for a failed edge call. */
+export function edgeErrorKind(error: unknown): string {
+  if (error instanceof EdgeUnreachableError) return 'unreachable'
+  if (error instanceof EdgeProblemError) return `http_${error.status}`
+  return 'other'
 }
 
 /** What `/healthz` reports; `healthy` decides 200 or 503. */

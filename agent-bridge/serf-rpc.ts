@@ -1,29 +1,44 @@
 /**
  * Serf RPC client: one TCP connection to a local `serf agent`, msgpack framed, requests
- * pipelined and matched to responses by `Seq` (hashicorp/serf `client/rpc_client.go` in Node).
+ * pipelined and matched to responses by `Seq`, streamed answers read until their last record
+ * (hashicorp/serf `client/rpc_client.go` in Node).
  */
-import { connect as dial, type Socket } from 'node:net'
 import { decodeMultiStream, encode } from '@msgpack/msgpack'
 import { type BackoffPolicy, backoffDelay, sleep } from '../protocol/timing.ts'
+import { type Connection, concat, openConnection, parseAddress } from './serf-rpc-connection.ts'
+import { ReplyHandler, type SeqHandler, StreamHandler } from './serf-rpc-handlers.ts'
 import {
-  COMMANDS,
   type CommandName,
   DEFAULT_RPC_ADDR,
   IPC_VERSION,
   isResponseHeader,
+  MEMBER_EVENTS,
+  type MemberEventBody,
+  type MembersResponse,
+  type QueryRecordBody,
+  type ReplyCommand,
   type RequestBody,
   type RequestHeader,
   SerfClosedError,
   SerfConnectionError,
+  type SerfMember,
+  type SerfMemberEvent,
+  type SerfQueryParams,
+  type SerfQueryRecord,
   SerfRemoteError,
   SerfRpcError,
   type SerfStats,
   SerfTimeoutError,
   type StatsResponse,
+  type StreamCommand,
+  toMemberEvent,
+  toQueryRecord,
+  toQueryRequest,
+  toSerfMember,
   toSerfStats,
 } from './serf-rpc-wire.ts'
 
-export type { SerfStats }
+export type { SerfMember, SerfMemberEvent, SerfQueryParams, SerfQueryRecord, SerfStats }
 export { SerfClosedError, SerfConnectionError, SerfRemoteError, SerfRpcError, SerfTimeoutError }
 
 /** Where and how to reach the agent, as `serf event` takes it (`-rpc-addr`, `-rpc-auth`). */
@@ -60,21 +75,10 @@ export function rpcConfigFromEnv(env: Record<string, string | undefined>) {
   return config
 }
 
-interface Pending {
-  command: CommandName
-  resolve: (body: unknown) => void
-  reject: (error: Error) => void
-  timer: NodeJS.Timeout
-  /** Resolved or rejected; a response arriving after the timeout is read, then dropped. */
-  settled: boolean
-}
-
-interface Connection {
-  socket: Socket
-  pending: Map<number, Pending>
-  closed: Promise<void>
-  /** `handshake` and `auth` succeeded. */
-  ready: boolean
+/** A `stream` subscription: its records until `stop()`; the connection's loss ends it with an error. */
+export interface SerfSubscription<T> extends AsyncIterable<T> {
+  /** Ends the subscription (`stop`); the `for await` over it then ends. */
+  stop(): Promise<void>
 }
 
 /**
@@ -156,6 +160,48 @@ export class SerfRpcClient {
     return toSerfStats((await this.#request('stats')) as StatsResponse)
   }
 
+  /**
+   * Runs a query, as `serf query` does. Resolves once the agent started it, with its records
+   * as they come: acks, responses, and `done` at the deadline, the last one.
+   * @example
+   * for await (const record of await serf.query({ name: 'uptime', timeoutMs: 2_000 })) console.log(record)
+   * @throws SerfRemoteError with Serf's text when the agent refuses it (size limit, `_serf_` prefix);
+   * the records end with SerfConnectionError when the connection is lost before `done`
+   */
+  async query(params: SerfQueryParams): Promise<AsyncIterable<SerfQueryRecord>> {
+    const { handler } = await this.#stream('query', toQueryRequest(params), {
+      toRecord: (body) => toQueryRecord(body as QueryRecordBody),
+      isLast: (record) => record.type === 'done',
+    })
+    return handler.records
+  }
+
+  /** The cluster's members as the agent sees them, `left` and `failed` ones included. */
+  async members(): Promise<SerfMember[]> {
+    const { Members } = (await this.#request('members')) as MembersResponse
+    return Members.map(toSerfMember)
+  }
+
+  /**
+   * Subscribes to member events (`stream` of join, leave, failed, update, reap) until `stop()`.
+   * The agent drops events for a subscriber that reads too slowly (512 buffered).
+   */
+  async memberEvents(): Promise<SerfSubscription<SerfMemberEvent>> {
+    const { conn, seq, handler } = await this.#stream(
+      'stream',
+      { Type: MEMBER_EVENTS },
+      { toRecord: (body) => toMemberEvent(body as MemberEventBody), isLast: () => false },
+    )
+    return {
+      [Symbol.asyncIterator]: () => handler.records[Symbol.asyncIterator](),
+      stop: async () => {
+        // As rpc_client.go: stop delivering first; then tell the agent, if this connection lives.
+        handler.stop()
+        if (this.#conn === conn && conn.ready) await this.#send(conn, 'stop', { Stop: seq })
+      },
+    }
+  }
+
   /** Closes the connection for good; in-flight requests and retries fail with SerfClosedError. */
   async close(): Promise<void> {
     this.#closing.abort(new SerfClosedError())
@@ -182,55 +228,77 @@ export class SerfRpcClient {
     conn.ready = true
   }
 
-  #request(command: CommandName, body?: RequestBody): Promise<unknown> {
-    if (this.#closing.signal.aborted) return Promise.reject(new SerfClosedError())
-    if (!this.#conn?.ready) return Promise.reject(this.#notConnected())
-    return this.#send(this.#conn, command, body)
+  /** The one generic request: a command and its body on the current connection, one answer. */
+  #request(command: ReplyCommand, body?: RequestBody): Promise<unknown> {
+    const conn = this.#ready()
+    return conn instanceof Error ? Promise.reject(conn) : this.#send(conn, command, body)
+  }
+
+  /** Starts a streamed command; resolves with its handler once the agent answered the start. */
+  async #stream<T>(
+    command: StreamCommand,
+    body: RequestBody,
+    parts: { toRecord: (body: unknown) => T | undefined; isLast: (record: T) => boolean },
+  ): Promise<{ conn: Connection; seq: number; handler: StreamHandler<T> }> {
+    const conn = this.#ready()
+    if (conn instanceof Error) throw conn
+    const { seq, handler } = this.#register(
+      conn,
+      (finish) => new StreamHandler(command, this.#timeoutMs, { ...parts, finish }),
+    )
+    this.#write(conn, seq, command, body)
+    await handler.started
+    return { conn, seq, handler }
+  }
+
+  #ready(): Connection | SerfRpcError {
+    if (this.#closing.signal.aborted) return new SerfClosedError()
+    return this.#conn?.ready ? this.#conn : this.#notConnected()
   }
 
   #notConnected(): SerfConnectionError {
     return new SerfConnectionError(`not connected to Serf agent at ${this.address}`)
   }
 
-  /** Writes header and body in one write, so pipelined requests never interleave. */
-  #send(conn: Connection, command: CommandName, body?: RequestBody): Promise<unknown> {
+  #send(conn: Connection, command: ReplyCommand, body?: RequestBody): Promise<unknown> {
     if (conn.socket.destroyed) return Promise.reject(this.#notConnected())
-    const seq = ++this.#seq
-    const header: RequestHeader = { Command: command, Seq: seq }
-    const frame = body === undefined ? encode(header) : concat(encode(header), encode(body))
-    const timeoutMs = this.#timeoutMs
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        entry.settled = true
-        reject(new SerfTimeoutError(`Serf agent did not answer '${command}' in ${timeoutMs} ms`))
-      }, timeoutMs)
-      const entry: Pending = { command, resolve, reject, timer, settled: false }
-      conn.pending.set(seq, entry)
-      conn.socket.write(frame)
-    })
+    const { seq, handler } = this.#register(conn, (finish) => new ReplyHandler(command, this.#timeoutMs, finish))
+    this.#write(conn, seq, command, body)
+    return handler.answer
   }
 
-  /** The one reader of a connection: a header, then a body if the request's command has one. */
+  /** Takes the next `Seq` and registers its handler before anything is written. */
+  #register<H extends SeqHandler>(conn: Connection, create: (finish: () => void) => H): { seq: number; handler: H } {
+    const seq = ++this.#seq
+    const handler = create(() => conn.handlers.delete(seq))
+    conn.handlers.set(seq, handler)
+    return { seq, handler }
+  }
+
+  /** Writes header and body in one write, so pipelined requests never interleave. */
+  #write(conn: Connection, seq: number, command: CommandName, body?: RequestBody): void {
+    const header: RequestHeader = { Command: command, Seq: seq }
+    conn.socket.write(body === undefined ? encode(header) : concat(encode(header), encode(body)))
+  }
+
+  /** The one reader of a connection: each header goes to its `Seq`'s handler, then its body. */
   async #read(conn: Connection): Promise<void> {
-    let awaitingBody: Pending | undefined
+    let bodyFor: SeqHandler | undefined
     let failure: unknown
     try {
       for await (const message of decodeMultiStream(conn.socket)) {
-        if (awaitingBody) {
-          settle(awaitingBody, message)
-          awaitingBody = undefined
+        if (bodyFor) {
+          bodyFor.body(message)
+          bodyFor = undefined
           continue
         }
         if (!isResponseHeader(message)) throw new Error('expected a response header')
-        const entry = conn.pending.get(message.Seq)
+        const handler = conn.handlers.get(message.Seq)
         // Serf answers twice when a request is refused before auth (it then reads the request's
         // body as a header); the second answer carries an error and no body, so drop it.
-        if (!entry && message.Error !== '') continue
-        if (!entry) throw new Error(`response for unknown request ${message.Seq}`)
-        conn.pending.delete(message.Seq)
-        if (message.Error !== '') settle(entry, new SerfRemoteError(entry.command, message.Error))
-        else if (COMMANDS[entry.command].hasResponseBody) awaitingBody = entry
-        else settle(entry, undefined)
+        if (!handler && message.Error !== '') continue
+        if (!handler) throw new Error(`response for unknown request ${message.Seq}`)
+        if (handler.header(message)) bodyFor = handler
       }
     } catch (error) {
       failure = error
@@ -240,55 +308,11 @@ export class SerfRpcClient {
     this.#drop(conn, new SerfConnectionError(message, { cause: failure }))
   }
 
-  /** Fails every request in flight on `conn` and forgets the connection. */
+  /** Fails every request and stream in flight on `conn` and forgets the connection. */
   #drop(conn: Connection, error: Error): void {
     if (this.#conn === conn) this.#conn = undefined
     conn.socket.destroy()
-    for (const entry of conn.pending.values()) settle(entry, error)
-    conn.pending.clear()
+    for (const handler of conn.handlers.values()) handler.fail(error)
+    conn.handlers.clear()
   }
-}
-
-function settle(entry: Pending, outcome: unknown): void {
-  clearTimeout(entry.timer)
-  if (entry.settled) return
-  entry.settled = true
-  if (outcome instanceof Error) entry.reject(outcome)
-  else entry.resolve(outcome)
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(a.length + b.length)
-  frame.set(a)
-  frame.set(b, a.length)
-  return frame
-}
-
-function openConnection(host: string, port: number, timeoutMs: number): Promise<Connection> {
-  return new Promise((resolve, reject) => {
-    const socket = dial({ host, port })
-    const closed = new Promise<void>((done) => socket.once('close', () => done()))
-    const fail = (detail: string, cause?: unknown) => {
-      clearTimeout(timer)
-      socket.destroy()
-      const message = `cannot connect to Serf agent at ${host}:${port}: ${detail}`
-      reject(new SerfConnectionError(message, { cause }))
-    }
-    const timer = setTimeout(() => fail(`no answer in ${timeoutMs} ms`), timeoutMs)
-    socket.once('error', (error) => fail(error.message, error))
-    socket.once('connect', () => {
-      clearTimeout(timer)
-      // Errors after this point surface through the reader loop; keep them from crashing.
-      socket.on('error', () => {})
-      socket.setNoDelay(true)
-      resolve({ socket, pending: new Map(), closed, ready: false })
-    })
-  })
-}
-
-/** Splits `host:port` or `[v6]:port` as Go's `net.Dial` reads it. */
-function parseAddress(address: string): { host: string; port: number } {
-  const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address)
-  if (!match) throw new SerfRpcError(`invalid Serf RPC address '${address}', want host:port`)
-  return { host: match[1] || '127.0.0.1', port: Number(match[2]) }
 }
