@@ -21,8 +21,10 @@ export const DEV_DOOR_IDS = {
 /** Where follow-ups of the development apps go: a listener the README shows, or nothing. */
 const LOOPBACK_REPLIES = 'http://127.0.0.1:9999'
 
-/** The development user may fire anything on the dev cluster; `danger-*` asks first. */
-const devGrants = (user: string) => [{ users: [user], clusters: [DEV_CLUSTER], events: ['*'], confirm: ['danger-*'] }]
+/** The development user may fire and ask anything on the dev cluster; `danger-*` asks first. */
+const devGrants = (user: string) => [
+  { users: [user], clusters: [DEV_CLUSTER], events: ['*'], queries: ['*'], confirm: ['danger-*'] },
+]
 
 /** The apps, as JSON vars for `.dev.vars`. */
 export const DEV_DOOR_APPS: Record<string, string> = {

@@ -1,4 +1,4 @@
-/** Scopes: which clusters a principal (for the API door, a sender) may target and which event names it may fire. */
+/** Scopes: which clusters a principal (for the API door, a sender) may target, which events it may fire, which queries it may ask. */
 
 /** What a principal may do: which clusters, which event names. config.ts parses one per sender. */
 export interface Scope {
@@ -27,6 +27,16 @@ export const mayUseCluster = (sender: Scope, cluster: string): boolean =>
 
 /** Whether `sender` may fire an event called `name`. */
 export const mayFire = (sender: Scope, name: string): boolean => sender.events.some((pattern) => pattern.test(name))
+
+/** A scope that may also ask queries: names apart from events', none unless given (deny by default). */
+export interface QueryScope extends Scope {
+  /** Compiled with {@link compileEventPatterns}. */
+  queries: RegExp[]
+}
+
+/** Whether `who` may ask a query called `name`. */
+export const mayAsk = (who: Pick<QueryScope, 'queries'>, name: string): boolean =>
+  who.queries.some((pattern) => pattern.test(name))
 
 /** Whether `who` may read the audit trail of `cluster`. */
 export const mayAudit = (who: { audit: '*' | string[] }, cluster: string): boolean =>

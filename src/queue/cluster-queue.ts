@@ -268,12 +268,23 @@ export class ClusterQueue extends DurableObject {
     return true
   }
 
-  /** Queue a query in the queries lane, which the bridge polls apart from the event backlog. */
-  async submitQuery(settings: ClusterSettings, input: SubmitQueryInput): Promise<SubmitQueryResult> {
+  /**
+   * Queue a query in the queries lane, which the bridge polls apart from the event backlog; with
+   * a follow-up, its answers are posted to the chat when it ends.
+   */
+  async submitQuery(
+    settings: ClusterSettings,
+    input: SubmitQueryInput & { followup?: FollowupTarget },
+  ): Promise<SubmitQueryResult> {
     this.#remember(settings)
     const ctx = this.#laneContext()
-    const result = this.ctx.storage.transactionSync(() => this.#queries.submit(settings, input, ctx))
+    const result = this.ctx.storage.transactionSync(() => {
+      const submitted = this.#queries.submit(settings, input, ctx)
+      if (submitted.kind === 'accepted' && input.followup) this.#followups.add(submitted.accepted.id, input.followup)
+      return submitted
+    })
     await this.#ensureAlarm(ctx.now)
+    await this.#alarmByQueryDeadline(ctx)
     return result
   }
 
@@ -295,6 +306,7 @@ export class ClusterQueue extends DurableObject {
       queries = this.#queries.handOut(input.bridgeId, input.leaseToken, this.#laneContext())
       if (queries.length > 0) break
     }
+    if (queries.length > 0) await this.#alarmByQueryDeadline(this.#laneContext())
     return { kind: 'queries', queries }
   }
 
@@ -305,9 +317,10 @@ export class ClusterQueue extends DurableObject {
     const lost = this.#fence(input.leaseToken)
     if (lost) return lost
     const limit = input.settings.queryResponseSizeLimit
-    return this.ctx.storage.transactionSync(() =>
-      this.#queries.append(input.id, input.records, limit, this.#laneContext()),
-    )
+    const ctx = this.#laneContext()
+    const result = this.ctx.storage.transactionSync(() => this.#queries.append(input.id, input.records, limit, ctx))
+    if (this.#followups.markSettled(ctx.now)) await this.ctx.storage.setAlarm(ctx.now)
+    return result
   }
 
   /** Replace the members snapshot with the lease holder's report. */
@@ -323,23 +336,29 @@ export class ClusterQueue extends DurableObject {
     return this.#members.read()
   }
 
-  /** Expire what is too old to deliver, prune what is settled and past retention. */
+  /**
+   * Expire what is too old to deliver, settle queries past their deadline, send the follow-ups
+   * now due, prune what is settled and past retention.
+   */
   override async alarm(): Promise<void> {
     const settings = this.#settings()
     if (!settings) return
     const now = Date.now()
     this.#expireStale(settings, now)
+    this.#queries.settle(this.#laneContext(now))
     this.#followups.markSettled(now)
     for (const entry of await this.#followups.send(now, fetch)) this.#audit.record(entry, Date.now())
     this.#sql.exec(`DELETE FROM events WHERE state != 'queued' AND settled_at < ?`, now - settings.retentionMs)
     this.#audit.prune(now - settings.retentionMs)
     this.#confirmations.prune(now - PENDING_KEPT_MS)
-    this.#followups.prune()
-    this.#queries.settle(this.#laneContext(now))
     this.#queries.prune(now - settings.retentionMs)
-    const due = this.#followups.nextDue()
+    this.#followups.prune()
     const stored = this.#maxSeqInTable() > 0 || !this.#audit.empty || !this.#queries.empty
-    const next = Math.min(stored ? now + ALARM_INTERVAL_MS : Number.POSITIVE_INFINITY, due ?? Number.POSITIVE_INFINITY)
+    const next = Math.min(
+      stored ? now + ALARM_INTERVAL_MS : Number.POSITIVE_INFINITY,
+      this.#followups.nextDue() ?? Number.POSITIVE_INFINITY,
+      this.#queries.nextDeadline(this.#laneContext(now)) ?? Number.POSITIVE_INFINITY,
+    )
     if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next)
   }
 
@@ -477,5 +496,13 @@ export class ClusterQueue extends DurableObject {
 
   async #ensureAlarm(now: number): Promise<void> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + ALARM_INTERVAL_MS)
+  }
+
+  /** Move the alarm up to the lane's next deadline, so a query that ends unreported settles on time. */
+  async #alarmByQueryDeadline(ctx: LaneContext): Promise<void> {
+    const deadline = this.#queries.nextDeadline(ctx)
+    if (deadline === null) return
+    const alarm = await this.ctx.storage.getAlarm()
+    if (alarm === null || alarm > deadline) await this.ctx.storage.setAlarm(deadline)
   }
 }

@@ -1,13 +1,20 @@
 /**
- * Follow-ups: telling a chat channel how its event ended (delivered, rejected by Serf, expired).
- * The Durable Object sends them, when the bridge's ack or the expiry settles the event: a
- * Worker's `waitUntil` ends 30 s after its response, long before most events settle.
+ * Follow-ups: telling a chat channel how its event ended (delivered, rejected by Serf, expired),
+ * or what its query's nodes answered once the query ended (done, expired, failed). The Durable
+ * Object sends them when the bridge's ack, the query's `done` or an expiry settles the subject:
+ * a Worker's `waitUntil` ends 30 s after its response, long before most events settle.
+ *
+ * A follow-up belongs to an event (`evt_…`) or a query (`qry_…`) by its id; both go through the
+ * one sending path below, with the same origin rule, reply window and attempts.
  */
 import { backoffDelay } from '../../protocol/timing.ts'
 import type { AuditEntry } from './audit-log.ts'
-import type { EventRow } from './schema.ts'
+import { CHAT_TEXT_LIMIT } from './chat-text.ts'
+import { queryReportText } from './query-report.ts'
+import { answersOf } from './query-status.ts'
+import type { EventRow, QueryRecordRow, QueryRow } from './schema.ts'
 
-/** Where and how to report an event's outcome. */
+/** Where and how to report an event's outcome or a query's answers. */
 export interface FollowupTarget {
   /** `slack`: POST to the command's `response_url`; `discord`: PATCH the original response. */
   kind: 'slack' | 'discord'
@@ -16,11 +23,12 @@ export interface FollowupTarget {
   expiresAt: number
   /** Post in the channel (Slack `in_channel`) rather than to the requester alone. */
   announce: boolean
-  /** How the message names the event, e.g. "`deploy` v1.4.2 on prod". */
+  /** How the message names the event or query, e.g. "`deploy` v1.4.2 on prod", "query `uptime` on prod". */
   label: string
 }
 
 type FollowupRow = {
+  /** The event's or the query's id. */
   event_id: string
   kind: FollowupTarget['kind']
   url: string
@@ -37,7 +45,10 @@ type FollowupRow = {
  */
 const MAX_ATTEMPTS: Record<FollowupTarget['kind'], number> = { slack: 3, discord: 4 }
 
-/** Follow-ups of one cluster's events, in its Durable Object's storage. */
+/** What a follow-up tells, and whose it is for the audit trail. */
+type Subject = { principal: string; name: string; text: string }
+
+/** Follow-ups of one cluster's events and queries, in its Durable Object's storage. */
 export class FollowupStore {
   readonly #sql: SqlStorage
 
@@ -45,10 +56,11 @@ export class FollowupStore {
     this.#sql = sql
   }
 
-  add(eventId: string, target: FollowupTarget): void {
+  /** Keep `target` for the event or query `id`, until it settles. */
+  add(id: string, target: FollowupTarget): void {
     this.#sql.exec(
       `INSERT OR IGNORE INTO followups (event_id, kind, url, expires_at, announce, label) VALUES (?, ?, ?, ?, ?, ?)`,
-      eventId,
+      id,
       target.kind,
       target.url,
       target.expiresAt,
@@ -57,11 +69,12 @@ export class FollowupStore {
     )
   }
 
-  /** Mark due every waiting follow-up whose event has settled; true when any is due now. */
+  /** Mark due every waiting follow-up whose event settled or whose query ended; true when any is due now. */
   markSettled(now: number): boolean {
     this.#sql.exec(
       `UPDATE followups SET state = 'due', next_at = ? WHERE state = 'waiting'
-         AND event_id IN (SELECT id FROM events WHERE state != 'queued')`,
+         AND (event_id IN (SELECT id FROM events WHERE state != 'queued')
+           OR event_id IN (SELECT id FROM queries WHERE state NOT IN ('queued', 'running')))`,
       now,
     )
     return this.nextDue() !== null
@@ -79,22 +92,20 @@ export class FollowupStore {
    */
   async send(now: number, fetcher: typeof fetch): Promise<AuditEntry[]> {
     const rows = this.#sql
-      .exec<FollowupRow & Pick<EventRow, 'sender' | 'name' | 'state' | 'error' | 'seq'>>(
-        `SELECT followups.*, events.sender, events.name, events.state, events.error, events.seq
-         FROM followups JOIN events ON events.id = followups.event_id
-         WHERE followups.state = 'due' AND followups.next_at <= ? ORDER BY followups.next_at LIMIT 50`,
-        now,
-      )
+      .exec<FollowupRow>(`SELECT * FROM followups WHERE state = 'due' AND next_at <= ? ORDER BY next_at LIMIT 50`, now)
       .toArray()
     const audit: AuditEntry[] = []
     for (const row of rows) {
-      const entry = { door: row.kind, principal: row.sender, name: row.name, eventId: row.event_id }
+      const subject = this.#subject(row)
+      // Pruned with its event or query after retention; prune() forgets the follow-up too.
+      if (!subject) continue
+      const entry = { door: row.kind, principal: subject.principal, name: subject.name, eventId: row.event_id }
       if (now >= row.expires_at) {
         this.#finish(row.event_id, 'lapsed', 'the platform no longer accepts a reply')
         audit.push({ ...entry, decision: 'followup-lapsed', reason: `${row.kind} reply window closed` })
         continue
       }
-      const error = await post(fetcher, row, outcomeText(row))
+      const error = await post(fetcher, row, subject.text)
       if (error === null) {
         this.#finish(row.event_id, 'sent', null)
         audit.push({ ...entry, decision: 'followup-sent' })
@@ -114,13 +125,46 @@ export class FollowupStore {
     return audit
   }
 
-  /** Forget follow-ups of events that are gone. */
+  /** Forget follow-ups of events and queries that are gone. */
   prune(): void {
-    this.#sql.exec('DELETE FROM followups WHERE event_id NOT IN (SELECT id FROM events)')
+    this.#sql.exec(
+      `DELETE FROM followups WHERE event_id NOT IN (SELECT id FROM events)
+         AND event_id NOT IN (SELECT id FROM queries)`,
+    )
   }
 
-  #finish(eventId: string, state: string, error: string | null): void {
-    this.#sql.exec('UPDATE followups SET state = ?, last_error = ? WHERE event_id = ?', state, error, eventId)
+  /** What the follow-up of `row` tells: an event's outcome, or a query's answers fitted to the platform. */
+  #subject(row: FollowupRow): Subject | undefined {
+    if (row.event_id.startsWith('qry_')) {
+      const query = this.#sql.exec<QueryRow>('SELECT * FROM queries WHERE id = ?', row.event_id).toArray()[0]
+      if (!query) return undefined
+      const records = this.#sql
+        .exec<QueryRecordRow>('SELECT * FROM query_records WHERE query_id = ? ORDER BY idx', query.id)
+        .toArray()
+      const report = {
+        id: query.id,
+        state: query.state,
+        requestAck: query.request_ack === 1,
+        ...answersOf(records),
+        ...(query.error !== null ? { error: query.error } : {}),
+      }
+      return {
+        principal: query.sender,
+        name: query.name,
+        text: queryReportText(report, row.label, CHAT_TEXT_LIMIT[row.kind]),
+      }
+    }
+    const event = this.#sql
+      .exec<Pick<EventRow, 'sender' | 'name' | 'state' | 'error' | 'seq'>>(
+        'SELECT sender, name, state, error, seq FROM events WHERE id = ?',
+        row.event_id,
+      )
+      .toArray()[0]
+    return event && { principal: event.sender, name: event.name, text: outcomeText({ ...event, label: row.label }) }
+  }
+
+  #finish(id: string, state: string, error: string | null): void {
+    this.#sql.exec('UPDATE followups SET state = ?, last_error = ? WHERE event_id = ?', state, error, id)
   }
 }
 

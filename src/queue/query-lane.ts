@@ -55,7 +55,7 @@ export interface SubmitQueryInput {
   requestId: string
   bodyHash: string
   query: SerfQuery
-  audit: Pick<AuditEntry, 'door' | 'payloadSha256'>
+  audit: Pick<AuditEntry, 'door' | 'channel' | 'payloadSha256'>
 }
 
 export type SubmitQueryResult =
@@ -233,6 +233,28 @@ export class QueryLane {
       const outcome = row.state === 'queued' ? expiry(row, timeoutMs, ctx) : failure(row, timeoutMs, ctx)
       if (outcome) this.#finish(row.id, outcome.state, outcome.error, ctx)
     }
+  }
+
+  /**
+   * When the next queued or running query can end without its bridge's word (expired, or failed
+   * after the deadline plus the grace), or null: the alarm settles it then, so a chat follow-up
+   * is not left waiting for the next routine alarm.
+   */
+  nextDeadline(ctx: LaneContext): number | null {
+    const rows = this.#sql
+      .exec<Pick<QueryRow, 'state' | 'created_at' | 'started_at' | 'timeout_ms'>>(
+        `SELECT state, created_at, started_at, timeout_ms FROM queries WHERE state IN ('queued', 'running')`,
+      )
+      .toArray()
+    if (rows.length === 0) return null
+    return Math.min(
+      ...rows.map((row) => {
+        const timeoutMs = row.timeout_ms > 0 ? row.timeout_ms : ctx.defaultTimeoutMs
+        // One past the deadline: expiry() and failure() settle only once it has passed.
+        if (row.state === 'queued') return row.created_at + timeoutMs + 1
+        return (row.started_at ?? ctx.now) + timeoutMs + QUERY_GRACE_MS + 1
+      }),
+    )
   }
 
   /** Forget finished queries and their records older than `before` (ms since the epoch). */

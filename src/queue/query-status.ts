@@ -1,4 +1,4 @@
-/** A stored query and its records as the sender reads them: acks, responses and totals so far. */
+/** A stored query and its records as its asker reads them: acks, responses and totals so far. */
 import { toBase64 } from '../../protocol/bytes.ts'
 import type { QueryStatus } from '../../protocol/query.ts'
 import type { QueryRecordRow, QueryRow } from './schema.ts'
@@ -8,10 +8,6 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** The status answer of `row` with its `records` in index order. */
 export function queryStatusOf(cluster: string, row: QueryRow, records: QueryRecordRow[]): QueryStatus {
-  const acks = records.filter((r) => r.type === 'ack').map((r) => ({ node: r.node ?? '', at: r.at }))
-  const responses = records
-    .filter((r) => r.type === 'response')
-    .map((r) => ({ node: r.node ?? '', at: r.at, ...payloadOf(new Uint8Array(r.payload ?? new ArrayBuffer(0))) }))
   const time = (ms: number) => new Date(ms).toISOString()
   return {
     id: row.id,
@@ -23,11 +19,18 @@ export function queryStatusOf(cluster: string, row: QueryRow, records: QueryReco
     ...(row.finished_at !== null ? { finishedAt: time(row.finished_at) } : {}),
     ...(row.timeout_ms > 0 ? { timeoutMs: row.timeout_ms } : {}),
     requestAck: row.request_ack === 1,
-    acks,
-    responses,
-    totals: { acks: acks.length, responses: responses.length },
+    ...answersOf(records),
     ...(row.error !== null ? { error: row.error } : {}),
   }
+}
+
+/** The acks and responses among `records` (in index order), and their totals. */
+export function answersOf(records: QueryRecordRow[]): Pick<QueryStatus, 'acks' | 'responses' | 'totals'> {
+  const acks = records.filter((r) => r.type === 'ack').map((r) => ({ node: r.node ?? '', at: r.at }))
+  const responses = records
+    .filter((r) => r.type === 'response')
+    .map((r) => ({ node: r.node ?? '', at: r.at, ...payloadOf(new Uint8Array(r.payload ?? new ArrayBuffer(0))) }))
+  return { acks, responses, totals: { acks: acks.length, responses: responses.length } }
 }
 
 function payloadOf(bytes: Uint8Array): { payload: string } | { payloadBase64: string } {

@@ -3,9 +3,10 @@
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { createMiddleware } from 'hono/factory'
+import type { Asker } from '../ask.ts'
 import { authenticateSender } from '../auth/verify.ts'
 import { type ClusterSettings, ConfigError, loadConfig, type SenderConfig } from '../config.ts'
-import { type Principal, queueOf as queueFor } from '../enqueue.ts'
+import { queueOf as queueFor } from '../enqueue.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
 
@@ -68,8 +69,8 @@ export const sender = createMiddleware<AppEnv>(async (c, next) => {
   await next()
 })
 
-/** An API sender as the enqueue path sees it: its id as recorded, its configured scope. */
-export const senderPrincipal = (sender: SenderConfig): Principal => ({
+/** An API sender as the enqueue and ask paths see it: its id as recorded, its configured scope. */
+export const senderPrincipal = (sender: SenderConfig): Asker => ({
   id: sender.id,
   door: 'api',
   label: `sender "${sender.id}"`,

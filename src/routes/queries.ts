@@ -12,10 +12,9 @@ import {
   queryRecordsRequestSchema,
   queryRequestSchema,
 } from '../../protocol/query.ts'
-import { describeQuerySizeExcess, toSerfQuery } from '../../protocol/query-rules.ts'
+import { toSerfQuery } from '../../protocol/query-rules.ts'
+import { askQuery } from '../ask.ts'
 import { mayUseCluster } from '../auth/scope.ts'
-import type { SenderConfig } from '../config.ts'
-import { refuseAttempt } from '../enqueue.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
 import { invalidBody, readAttempt } from './body.ts'
@@ -25,65 +24,19 @@ import { clusterOf, limitBody, MAX_BODY_BYTES, queueOf, requireJson, sender, sen
 /** Largest records batch: up to 1,000 records, a few answers of the largest size each. */
 const MAX_RECORDS_BODY_BYTES = 1024 * 1024
 
-/** Whether `who` may ask a query called `name`: its own `queries` patterns, none by default. */
-const mayQuery = (who: SenderConfig, name: string): boolean => who.queries.some((pattern) => pattern.test(name))
-
 export const queryRoutes = new Hono<AppEnv>()
 
 queryRoutes.post('/:cluster/queries', limitBody, requireJson, sender, async (c) => {
   const cluster = clusterOf(c)
-  const who = c.get('sender')
-  const principal = senderPrincipal(who)
+  const principal = senderPrincipal(c.get('sender'))
   const query = toSerfQuery(await readAttempt(c, queryRequestSchema, 'invalid-request', cluster, principal))
-  const payloadSha256 = await sha256Hex(new Uint8Array(query.payload))
-  const refuse = (problem: ProblemError) =>
-    refuseAttempt(c.env, { principal, cluster, name: query.name, payloadSha256 }, problem)
-  if (!mayUseCluster(who, cluster.id)) {
-    return refuse(new ProblemError('forbidden', `sender "${who.id}" may not send to cluster "${cluster.id}"`))
-  }
-  if (!mayQuery(who, query.name)) {
-    return refuse(
-      new ProblemError(
-        'forbidden',
-        `sender "${who.id}" may not ask query "${query.name}" (see its "queries" patterns)`,
-      ),
-    )
-  }
-  const requestId = c.req.header('webhook-id')!
-  const result = await queueOf(c, cluster.id).submitQuery(cluster, {
-    sender: who.id,
-    requestId,
-    bodyHash: await sha256Hex(new Uint8Array(await c.req.arrayBuffer())),
+  const { accepted, replayed } = await askQuery(c.env, {
+    principal,
+    cluster,
     query,
-    audit: { door: 'api', payloadSha256 },
+    requestId: c.req.header('webhook-id')!,
+    bodyHash: await sha256Hex(new Uint8Array(await c.req.arrayBuffer())),
   })
-  if (result.kind === 'conflict') {
-    const detail = `request id "${requestId}" was already used for another body (query ${result.queryId})`
-    return refuse(new ProblemError('request-id-reused', detail))
-  }
-  if (result.kind === 'too-large') {
-    const { excess } = result
-    return refuse(
-      new ProblemError('query-too-large', describeQuerySizeExcess(cluster.id, excess, result.nameFrom), {
-        extensions: { limit: excess.limit, size: excess.size, maxPayload: excess.maxPayload },
-      }),
-    )
-  }
-  if (result.kind === 'full') {
-    const detail = `cluster "${cluster.id}" has ${result.queued} queries waiting for a bridge to start them`
-    return refuse(new ProblemError('queue-full', detail, { headers: { 'retry-after': '5' } }))
-  }
-  const { accepted, replayed } = result
-  console.log(
-    JSON.stringify({
-      level: 'info',
-      msg: replayed ? 'query retry answered' : 'query queued',
-      cluster: cluster.id,
-      principal: who.id,
-      id: accepted.id,
-      name: query.name,
-    }),
-  )
   c.header('location', `/v1/clusters/${cluster.id}/queries/${accepted.id}`)
   if (replayed) c.header('idempotent-replayed', 'true')
   return c.json(accepted, 202)

@@ -140,9 +140,9 @@ describe('help shows a member only what they may fire', () => {
     expect(text).toContain('Without -cluster, events go to staging.')
   })
 
-  it('by role grants: the on-call role sees rollback and nothing else; /serf alone is help', async () => {
+  it('by role grants: the on-call role sees rollback, its query and nothing else; /serf alone is help', async () => {
     const text = await help(ids.carol, [ids.oncallRole], undefined)
-    expect(text).toContain('• `rollback` on staging, prod')
+    expect(text).toContain('Here you may fire and ask:\n• `rollback` on staging, prod\n• queries `whoami` on prod')
     expect(text).not.toContain('deploy')
   })
 

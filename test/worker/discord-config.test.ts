@@ -64,6 +64,12 @@ describe('DISCORD_APPS', () => {
     expect(await refusal(base({ 'Bad App': app().ops }))).toMatch(/^DISCORD_APPS: "Bad App" is not a valid app id/)
   })
 
+  it('grants queries through the fields every chat door shares', async () => {
+    const grants = [{ roles: ['1400000000000000001'], clusters: ['staging'], queries: ['whoami'] }]
+    const ops = (await parseConfig(base(app({ grants })))).discordApps.get('ops')!
+    expect(ops.chat.grants[0]).toMatchObject({ events: [], queryPatterns: ['whoami'] })
+  })
+
   it('an apiBase must be an http(s) URL', async () => {
     expect(await refusal(base(app({ apiBase: 'ftp://127.0.0.1/api' })))).toMatch(/^DISCORD_APPS\.ops\.apiBase: /)
   })

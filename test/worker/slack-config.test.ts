@@ -39,6 +39,19 @@ describe('SLACK_APPS', () => {
     expect(ops.chat.grants[0]).toMatchObject({ users: ['U0ALICE001'], channels: '*', eventPatterns: ['deploy'] })
   })
 
+  it('queries are granted apart from events, none by default; a grant needs one or the other', async () => {
+    const grant = async (fields: Record<string, unknown>) =>
+      (await parseConfig(base(app({}, fields)))).slackApps.get('ops')!.chat.grants[0]!
+    expect(await grant({})).toMatchObject({ queries: [], queryPatterns: [] })
+    const asker = await grant({ events: undefined, queries: ['uptime', 'disk-*'] })
+    expect(asker).toMatchObject({ events: [], queryPatterns: ['uptime', 'disk-*'] })
+    expect(asker.queries.map((pattern) => pattern.test('disk-free'))).toEqual([false, true])
+    expect(await refusal(base(app({}, { events: undefined })))).toMatch(
+      /^SLACK_APPS\.ops\.grants\.0: a grant names events or queries \(or both\)/,
+    )
+    expect(await refusal(base(app({}, { queries: [''] })))).toMatch(/^SLACK_APPS\.ops\.grants\.0\.queries\.0/)
+  })
+
   it('refuses names where Slack ids belong, and roles Slack never sends', async () => {
     expect(await refusal(base(app({}, { users: ['alice'] })))).toMatch(
       /^SLACK_APPS\.ops\.grants\.0\.users.*a Slack user id looks like U0123ABCD \(not a name\)/,

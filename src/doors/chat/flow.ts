@@ -2,55 +2,24 @@
  * What a chat command or a button click does, whatever the platform: parse, check through the
  * one enqueue path, hold for a confirmation or an approval when the grants say so, and answer
  * with a platform-neutral reply that the Slack and Discord doors render. Never waits for Serf:
- * the outcome is reported later by the cluster's queue (follow-ups).
+ * the outcome is reported later by the cluster's queue (follow-ups). Queries and members are
+ * asks.ts's.
  */
 import { fromBase64, sha256Hex, toBase64, utf8 } from '../../../protocol/bytes.ts'
 import { eventRequestSchema } from '../../../protocol/event.ts'
-import type { ClusterSettings, EdgeConfig } from '../../config.ts'
-import { admitEvent, enqueueEvent, type Principal, queueOf, refuseAttempt } from '../../enqueue.ts'
-import type { Env } from '../../env.ts'
+import type { ClusterSettings } from '../../config.ts'
+import { admitEvent, enqueueEvent, queueOf, refuseAttempt } from '../../enqueue.ts'
 import { ProblemError } from '../../problem.ts'
-import type { FollowupTarget } from '../../queue/followups.ts'
+import { askInChat, membersInChat } from './asks.ts'
 import { parseCommand } from './command.ts'
-import {
-  type ChatActor,
-  type ChatApp,
-  careFor,
-  clusterFor,
-  grantsOf,
-  mayReplyTo,
-  principalId,
-  scopeOf,
-} from './policy.ts'
+import { type ChatContext, type ChatReply, followupOf, principalOf, say, settingsOf } from './context.ts'
+import { type ChatActor, careFor, grantsOf, principalId } from './policy.ts'
 import { helpText, statusText } from './replies.ts'
+
+export type { ChatContext, ChatReply } from './context.ts'
 
 /** How long a confirmation or an approval stays open. */
 export const PENDING_TTL_MS = 5 * 60_000
-
-/** A reply, before a platform renders it. */
-export interface ChatReply {
-  text: string
-  /** `ephemeral`: the person who acted alone; `channel`: everyone in it. */
-  visibility: 'ephemeral' | 'channel'
-  /** Replace the message a button was clicked on (the confirmation) instead of adding one. */
-  replace?: boolean
-  buttons?: { action: 'fire' | 'cancel'; label: string; value: string; danger: boolean }[]
-}
-
-/** One interaction: who, through which app, and where later replies may go. */
-export interface ChatContext {
-  env: Pick<Env, 'CLUSTER_QUEUE'>
-  config: Pick<EdgeConfig, 'clusters'>
-  app: ChatApp
-  actor: ChatActor
-  /** Unique per interaction (idempotency of what it queues). */
-  interactionId: string
-  /** Where the outcome can be reported later (Slack `response_url`, Discord webhook), if any. */
-  replyUrl?: string
-  replyExpiresAt: number
-  /** The platform's own origin for follow-ups (`https://hooks.slack.com`, `https://discord.com`). */
-  platformOrigin: string
-}
 
 /** What a confirmation holds, opaque to the queue. */
 interface HeldEvent {
@@ -62,8 +31,6 @@ interface HeldEvent {
   announce: boolean
 }
 
-const say = (text: string, extra: Partial<ChatReply> = {}): ChatReply => ({ text, visibility: 'ephemeral', ...extra })
-
 /** Run `/serf <text>`. */
 export async function runCommand(ctx: ChatContext, text: string): Promise<ChatReply> {
   const command = parseCommand(text)
@@ -71,7 +38,9 @@ export async function runCommand(ctx: ChatContext, text: string): Promise<ChatRe
   if (command.kind === 'help') return say(helpText(ctx.app, ctx.actor))
   const cluster = settingsOf(ctx, command.cluster)
   if (typeof cluster === 'string') return say(cluster)
-  if (command.kind === 'status') return say(await statusText(ctx.env, ctx.actor, cluster, command.id))
+  if (command.kind === 'status') return say(await statusText(ctx, cluster, command.id))
+  if (command.kind === 'query') return askInChat(ctx, cluster, command)
+  if (command.kind === 'members') return membersInChat(ctx, cluster, command.status)
 
   const held: HeldEvent = {
     actor: ctx.actor,
@@ -198,20 +167,6 @@ async function fire(
   }
 }
 
-/** Where the outcome goes: the interaction's reply URL, when the app may post there. */
-function followupOf(ctx: ChatContext, label: string, announce: boolean): FollowupTarget | undefined {
-  if (!ctx.replyUrl) return undefined
-  if (!mayReplyTo(ctx.app, ctx.replyUrl, ctx.platformOrigin)) {
-    // The URL itself is a credential for the reply; only its origin is logged.
-    const origin = URL.canParse(ctx.replyUrl) ? new URL(ctx.replyUrl).origin : 'not a URL'
-    console.warn(
-      JSON.stringify({ level: 'warn', msg: 'no follow-up: reply origin not allowed', app: ctx.app.id, origin }),
-    )
-    return undefined
-  }
-  return { kind: ctx.actor.platform, url: ctx.replyUrl, expiresAt: ctx.replyExpiresAt, announce, label }
-}
-
 async function hold(
   ctx: ChatContext,
   cluster: ClusterSettings,
@@ -251,23 +206,6 @@ async function hold(
       { action: 'fire', label: 'Approve and fire', value, danger: true },
       { action: 'cancel', label: 'Decline', value, danger: false },
     ],
-  }
-}
-
-function settingsOf(ctx: ChatContext, asked: string | undefined): ClusterSettings | string {
-  const id = clusterFor(ctx.app, ctx.actor.channel, asked)
-  if (!id) return 'No cluster given and none configured for this channel: add `-cluster=NAME`.'
-  return ctx.config.clusters.get(id) ?? `Unknown cluster "${id}".`
-}
-
-/** The actor as the enqueue path sees it, with what its grants allow on `cluster`. */
-function principalOf(app: ChatApp, actor: ChatActor, cluster: string): Principal {
-  const platform = actor.platform === 'slack' ? 'Slack' : 'Discord'
-  return {
-    id: principalId(actor),
-    door: actor.platform,
-    label: `${platform} user ${actor.user} (${app.id})`,
-    scope: scopeOf(grantsOf(app, actor), cluster),
   }
 }
 

@@ -1,11 +1,11 @@
 /**
  * Who may do what from a chat platform. A chat app's configuration maps principals (workspace
- * plus user id, optionally narrowed by channel or platform role) to clusters and event-name
- * patterns, and marks events that need a confirmation click, a second person's approval, or
- * an announcement in the channel. Deny by default: no matching grant, no scope.
+ * plus user id, optionally narrowed by channel or platform role) to clusters, event-name and
+ * query-name patterns, and marks events that need a confirmation click, a second person's
+ * approval, or an announcement in the channel. Deny by default: no matching grant, no scope.
  */
 import { z } from 'zod'
-import { compileEventPatterns, mayFire, mayUseCluster, type Scope } from '../../auth/scope.ts'
+import { compileEventPatterns, mayFire, mayUseCluster, type QueryScope } from '../../auth/scope.ts'
 import { ConfigError, issues } from '../../config-vars.ts'
 
 /** A chat user as the platform identifies them; never a display name. */
@@ -20,12 +20,14 @@ export interface ChatActor {
 }
 
 /** What one grant allows, compiled. */
-export interface ChatGrant extends Scope {
+export interface ChatGrant extends QueryScope {
   users: '*' | string[]
   roles: string[]
   channels: '*' | string[]
   /** The event patterns as written, for `help`. */
   eventPatterns: string[]
+  /** The query patterns as written, for `help`. */
+  queryPatterns: string[]
   confirm: RegExp[]
   approval?: { events: RegExp[]; group: string }
   announce: RegExp[]
@@ -55,13 +57,18 @@ export const chatGrantSchema = z
     roles: z.array(z.string().min(1)).default([]),
     channels: ids.default('*'),
     clusters: ids,
-    events: z.array(z.string().min(1)).min(1),
+    events: z.array(z.string().min(1)).default([]),
+    /** Query names the grant lets its users ask (`/serf query`); none unless given. */
+    queries: z.array(z.string().min(1)).default([]),
     confirm: z.array(z.string().min(1)).default([]),
     approval: z.strictObject({ events: z.array(z.string().min(1)).min(1), group: z.string().min(1) }).optional(),
     announce: z.array(z.string().min(1)).default([]),
   })
   .refine((grant) => grant.users !== undefined || grant.roles.length > 0, {
     error: 'a grant names users (or "*") or roles: none would match nobody',
+  })
+  .refine((grant) => grant.events.length > 0 || grant.queries.length > 0, {
+    error: 'a grant names events or queries (or both): with neither it allows nothing',
   })
 
 /** The parts of a chat app's configuration every platform shares. */
@@ -108,6 +115,8 @@ export function compileChatApp(
       clusters: grant.clusters,
       events: compileEventPatterns(grant.events),
       eventPatterns: grant.events,
+      queries: compileEventPatterns(grant.queries),
+      queryPatterns: grant.queries,
       confirm: compileEventPatterns(grant.confirm),
       ...(grant.approval
         ? { approval: { events: compileEventPatterns(grant.approval.events), group: grant.approval.group } }
@@ -147,12 +156,17 @@ export function grantsOf(app: ChatApp, actor: ChatActor): ChatGrant[] {
 }
 
 /**
- * What `grants` allow on `cluster`: the events of the grants that reach it. Per cluster, since a
- * union over clusters would let one grant's events fire on another grant's clusters.
+ * What `grants` allow on `cluster`: the events and queries of the grants that reach it. Per
+ * cluster, since a union over clusters would let one grant's events fire on another grant's
+ * clusters. Any grant reaching the cluster lets its users read the members.
  */
-export function scopeOf(grants: ChatGrant[], cluster: string): Scope {
+export function scopeOf(grants: ChatGrant[], cluster: string): QueryScope {
   const reaching = grants.filter((grant) => mayUseCluster(grant, cluster))
-  return { clusters: reaching.length > 0 ? [cluster] : [], events: reaching.flatMap((grant) => grant.events) }
+  return {
+    clusters: reaching.length > 0 ? [cluster] : [],
+    events: reaching.flatMap((grant) => grant.events),
+    queries: reaching.flatMap((grant) => grant.queries),
+  }
 }
 
 /** How careful firing this event must be, from the grants that allow it: the strictest wins. */

@@ -10,7 +10,7 @@ export const discordIds = {
   alice: '1300000000000000001',
   /** A lead: in the approver group, granted nothing to fire. */
   bob: '1300000000000000002',
-  /** On call (by role) and a lead: may ask for a rollback, may not approve her own. */
+  /** On call (by role) and a lead: may ask for a rollback, may not approve her own; may ask `whoami` on prod. */
   carol: '1300000000000000003',
   /** Granted nothing. */
   mallory: '1300000000000000004',
@@ -43,6 +43,7 @@ export const discordBindings: Record<string, unknown> = {
           events: ['rollback'],
           approval: { events: ['rollback'], group: 'leads' },
         },
+        { roles: [ids.oncallRole], clusters: ['prod'], queries: ['whoami'] },
       ],
       groups: { leads: [ids.bob, ids.carol] },
     },

@@ -12,6 +12,8 @@ export const slackIds = {
   carol: 'U0CAROL001',
   /** May fire `ping`, only in the ops channel. */
   dave: 'U0DAVE0001',
+  /** May ask queries (`uptime`, `whoami`, `echo`) on staging, prod and query-limits; may fire nothing. */
+  erin: 'U0ERIN0001',
   /** Granted nothing. */
   mallory: 'U0MALLORY1',
   stagingChannel: 'C0STAGING1',
@@ -40,6 +42,7 @@ export const slackBindings: Record<string, unknown> = {
           approval: { events: ['rollback'], group: 'leads' },
         },
         { users: [ids.dave], channels: [ids.opsChannel], clusters: '*', events: ['ping'] },
+        { users: [ids.erin], clusters: ['staging', 'prod', 'query-limits'], queries: ['uptime', 'whoami', 'echo'] },
       ],
       groups: { leads: [ids.bob, ids.carol] },
     },
