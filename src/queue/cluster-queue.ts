@@ -1,35 +1,31 @@
 /**
- * `ClusterQueue`: one Durable Object per cluster, the single owner of that cluster's ordered,
- * durable event log (SQLite storage), its bridge lease and its long-poll waiters.
- *
- * Invariants kept here:
- * - sequence numbers come from `seq INTEGER PRIMARY KEY AUTOINCREMENT` inside a single-threaded
- *   object, so they strictly increase without gaps or duplicates;
- * - queued events always form one contiguous range above `settledThrough`, because acks settle
- *   everything up to a sequence and expiry settles the oldest first;
- * - only the holder of the current lease token can settle events (fencing).
+ * `ClusterQueue`: one Durable Object per cluster, the single owner of that cluster's state in
+ * SQLite storage: the event log (event-log.ts), the bridge lease (lease.ts), the audit trail,
+ * confirmations, follow-ups, the query lane and the members snapshot, each in a module of its
+ * own. This class keeps the long-poll waiters, the alarm, and the transactions that span them.
+ * Only the holder of the current lease token can settle events (fencing).
  */
 import { DurableObject } from 'cloudflare:workers'
 import type { AuditPage } from '../../protocol/audit.ts'
-import { toBase64 } from '../../protocol/bytes.ts'
 import type { Member, QueryRecord, QueryStatus, QueryTask } from '../../protocol/query.ts'
 import type { EventAccepted, EventStatus, Lease, QueuedEvent } from '../../protocol/wire.ts'
 import type { ClusterSettings } from '../config.ts'
 import { type AuditEntry, AuditLog, type AuditQuery } from './audit-log.ts'
+import { EventLog } from './event-log.ts'
 import { FollowupStore, type FollowupTarget } from './followups.ts'
+import { type LeaseLost, LeaseStore, type Standby } from './lease.ts'
 import { MembersStore, type MembersView } from './members.ts'
 import { type Decision, type PendingInput, PendingStore } from './pending.ts'
 import {
   type FencedInput,
   type LaneContext,
-  type LeaseLost,
   QueryLane,
   type RecordsResult,
   type SubmitQueryInput,
   type SubmitQueryResult,
   serfDefaultTimeoutBoundMs,
 } from './query-lane.ts'
-import { type EventRow, type LeaseRow, SCHEMA } from './schema.ts'
+import { SCHEMA } from './schema.ts'
 
 /** What the worker hands to {@link ClusterQueue.append}. */
 export interface AppendInput {
@@ -61,7 +57,7 @@ export interface PollInput {
 
 export type PollResult =
   | { kind: 'events'; lease: Lease; events: QueuedEvent[]; settledThrough: number; backlog: number }
-  | { kind: 'standby'; holder: string; retryAfterMs: number }
+  | Standby
 
 export interface AckInput {
   settings: ClusterSettings
@@ -73,7 +69,7 @@ export interface AckInput {
 
 export type AckResult =
   | { kind: 'acked'; delivered: number; rejected: number; settledThrough: number }
-  | { kind: 'lease-lost'; holder: string | null }
+  | LeaseLost
   | { kind: 'invalid'; detail: string }
 
 /** How often the alarm expires, prunes and retries follow-ups while the log holds anything. */
@@ -83,6 +79,8 @@ const PENDING_KEPT_MS = 86_400_000
 
 export class ClusterQueue extends DurableObject {
   #sql: SqlStorage
+  #events: EventLog
+  #lease: LeaseStore
   #audit: AuditLog
   #confirmations: PendingStore
   #followups: FollowupStore
@@ -94,6 +92,8 @@ export class ClusterQueue extends DurableObject {
     super(ctx, env as never)
     this.#sql = ctx.storage.sql
     this.#sql.exec(SCHEMA)
+    this.#events = new EventLog(this.#sql)
+    this.#lease = new LeaseStore(this.#sql)
     this.#audit = new AuditLog(this.#sql)
     this.#confirmations = new PendingStore(this.#sql)
     this.#followups = new FollowupStore(this.#sql)
@@ -105,44 +105,25 @@ export class ClusterQueue extends DurableObject {
   async append(input: AppendInput): Promise<AppendResult> {
     const now = Date.now()
     this.#remember(input.settings)
-    const seen = this.#sql
-      .exec<Pick<EventRow, 'id' | 'seq' | 'body_hash'>>(
-        'SELECT id, seq, body_hash FROM events WHERE sender = ? AND request_id = ?',
-        input.sender,
-        input.requestId,
-      )
-      .toArray()[0]
+    const seen = this.#events.seen(input.sender, input.requestId)
     if (seen) {
       if (seen.body_hash !== input.bodyHash) return { kind: 'conflict', eventId: seen.id }
       this.#audit.record({ ...this.#attempt(input), decision: 'replayed', eventId: seen.id }, now)
       return { kind: 'accepted', accepted: this.#accepted(input.settings, seen), replayed: true }
     }
     this.#expireStale(input.settings, now)
-    const queued = this.#queuedCount()
+    const queued = this.#events.queuedCount()
     if (queued >= input.settings.maxQueuedEvents) return { kind: 'full', queued }
 
     const id = `evt_${crypto.randomUUID().replaceAll('-', '')}`
-    const row = this.ctx.storage.transactionSync(() => {
+    const seq = this.ctx.storage.transactionSync(() => {
       this.#audit.record({ ...this.#attempt(input), decision: 'queued', eventId: id }, now)
       if (input.followup) this.#followups.add(id, input.followup)
-      return this.#sql
-        .exec<{ seq: number }>(
-          `INSERT INTO events (id, sender, request_id, body_hash, name, payload, coalesce_flag, enqueued_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-          id,
-          input.sender,
-          input.requestId,
-          input.bodyHash,
-          input.name,
-          input.payload,
-          input.coalesce ? 1 : 0,
-          now,
-        )
-        .one()
+      return this.#events.insert({ id, ...input }, now)
     })
     this.#wakeWaiters()
     await this.#ensureAlarm(now)
-    return { kind: 'accepted', accepted: this.#accepted(input.settings, { id, seq: row.seq }), replayed: false }
+    return { kind: 'accepted', accepted: this.#accepted(input.settings, { id, seq }), replayed: false }
   }
 
   /** Record an attempt decided outside the queue: a refusal, a pending event's fate. */
@@ -182,19 +163,7 @@ export class ClusterQueue extends DurableObject {
   /** An event's status, visible only to the sender that queued it. */
   async status(settings: ClusterSettings, sender: string, id: string): Promise<EventStatus | null> {
     this.#expireStale(settings, Date.now())
-    const row = this.#sql.exec<EventRow>('SELECT * FROM events WHERE id = ? AND sender = ?', id, sender).toArray()[0]
-    if (!row) return null
-    return {
-      id: row.id,
-      cluster: settings.id,
-      sequence: row.seq,
-      name: row.name,
-      coalesce: row.coalesce_flag === 1,
-      status: row.state,
-      enqueuedAt: new Date(row.enqueued_at).toISOString(),
-      ...(row.settled_at !== null ? { settledAt: new Date(row.settled_at).toISOString() } : {}),
-      ...(row.error !== null ? { error: row.error } : {}),
-    }
+    return this.#events.status(settings.id, sender, id)
   }
 
   /**
@@ -204,68 +173,42 @@ export class ClusterQueue extends DurableObject {
   async poll(input: PollInput): Promise<PollResult> {
     const settings = input.settings
     this.#remember(settings)
-    let lease = this.#acquire(input.bridgeId, settings, Date.now())
+    let lease = this.#lease.acquire(input.bridgeId, settings.leaseTtlMs, Date.now())
     if (!('token' in lease)) return lease
-    let events = this.#pending(settings, input.after, input.limit)
+    let events = this.#handOut(settings, input.after, input.limit)
     if (events.length === 0 && input.waitMs > 0) {
       // A lease shorter than the wait would lapse under a waiting holder; keep it alive.
       await this.#wait(Math.min(input.waitMs, settings.leaseTtlMs / 2))
-      lease = this.#acquire(input.bridgeId, settings, Date.now())
+      lease = this.#lease.acquire(input.bridgeId, settings.leaseTtlMs, Date.now())
       if (!('token' in lease)) return lease
-      events = this.#pending(settings, input.after, input.limit)
+      events = this.#handOut(settings, input.after, input.limit)
     }
-    return { kind: 'events', lease, events, settledThrough: this.#settledThrough(), backlog: this.#queuedCount() }
+    const settledThrough = this.#events.settledThrough()
+    return { kind: 'events', lease, events, settledThrough, backlog: this.#events.queuedCount() }
   }
 
   /** Settle every queued event up to `through`: delivered, or rejected with Serf's text. */
   async ack(input: AckInput): Promise<AckResult> {
     const now = Date.now()
-    const current = this.#lease()
-    if (!current || current.token !== input.leaseToken) {
-      return { kind: 'lease-lost', holder: current && current.expires_at > now ? current.bridge_id : null }
-    }
-    const maxSeq = this.#maxSeq()
+    const lost = this.#lease.fence(input.leaseToken, now)
+    if (lost) return lost
+    const maxSeq = this.#events.maxSeq()
     if (input.through > maxSeq) {
       return { kind: 'invalid', detail: `through ${input.through} is beyond the last sequence ${maxSeq}` }
     }
     const stray = input.rejected.find((r) => r.sequence > input.through)
     if (stray) return { kind: 'invalid', detail: `rejected sequence ${stray.sequence} is beyond through` }
-
-    // An event handed out and then expired while in flight was still emitted: the bridge's word wins.
-    const settleable = `seq <= ? AND (state = 'queued' OR (state = 'expired' AND handed_at IS NOT NULL))`
-    let rejected = 0
-    let delivered = 0
-    this.ctx.storage.transactionSync(() => {
-      for (const r of input.rejected) {
-        rejected += this.#sql
-          .exec(
-            `UPDATE events SET state = 'rejected', error = ?, settled_at = ? WHERE seq = ? AND ${settleable} RETURNING seq`,
-            r.error,
-            now,
-            r.sequence,
-            input.through,
-          )
-          .toArray().length
-      }
-      delivered = this.#sql
-        .exec(
-          `UPDATE events SET state = 'delivered', settled_at = ? WHERE ${settleable} RETURNING seq`,
-          now,
-          input.through,
-        )
-        .toArray().length
-      this.#sql.exec('UPDATE lease SET expires_at = ? WHERE id = 1', now + input.settings.leaseTtlMs)
+    const settled = this.ctx.storage.transactionSync(() => {
+      this.#lease.extend(now + input.settings.leaseTtlMs)
+      return this.#events.settle(input.through, input.rejected, now)
     })
     if (this.#followups.markSettled(now)) await this.ctx.storage.setAlarm(now)
-    return { kind: 'acked', delivered, rejected, settledThrough: this.#settledThrough() }
+    return { kind: 'acked', ...settled, settledThrough: this.#events.settledThrough() }
   }
 
   /** Give the lease up so a standby bridge can take over at once. */
   async release(bridgeId: string, leaseToken: number): Promise<boolean> {
-    const current = this.#lease()
-    if (!current || current.token !== leaseToken || current.bridge_id !== bridgeId) return false
-    this.#sql.exec('UPDATE lease SET expires_at = 0 WHERE id = 1')
-    return true
+    return this.#lease.release(bridgeId, leaseToken)
   }
 
   /**
@@ -348,12 +291,12 @@ export class ClusterQueue extends DurableObject {
     this.#queries.settle(this.#laneContext(now))
     this.#followups.markSettled(now)
     for (const entry of await this.#followups.send(now, fetch)) this.#audit.record(entry, Date.now())
-    this.#sql.exec(`DELETE FROM events WHERE state != 'queued' AND settled_at < ?`, now - settings.retentionMs)
+    this.#events.prune(now - settings.retentionMs)
     this.#audit.prune(now - settings.retentionMs)
     this.#confirmations.prune(now - PENDING_KEPT_MS)
     this.#queries.prune(now - settings.retentionMs)
     this.#followups.prune()
-    const stored = this.#maxSeqInTable() > 0 || !this.#audit.empty || !this.#queries.empty
+    const stored = !this.#events.empty || !this.#audit.empty || !this.#queries.empty
     const next = Math.min(
       stored ? now + ALARM_INTERVAL_MS : Number.POSITIVE_INFINITY,
       this.#followups.nextDue() ?? Number.POSITIVE_INFINITY,
@@ -370,55 +313,14 @@ export class ClusterQueue extends DurableObject {
     return { id: row.id, cluster: settings.id, sequence: row.seq, status: 'queued' }
   }
 
-  #acquire(bridgeId: string, settings: ClusterSettings, now: number): Lease | Extract<PollResult, { kind: 'standby' }> {
-    const current = this.#lease()
-    if (current && current.expires_at > now && current.bridge_id !== bridgeId) {
-      return { kind: 'standby', holder: current.bridge_id, retryAfterMs: current.expires_at - now }
-    }
-    // The token changes only when the holder changes, so a holder's in-flight ack stays valid.
-    const token = current && current.bridge_id === bridgeId ? current.token : (current?.token ?? 0) + 1
-    const expiresAt = now + settings.leaseTtlMs
-    this.#sql.exec(
-      `INSERT INTO lease (id, token, bridge_id, expires_at) VALUES (1, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET token = excluded.token, bridge_id = excluded.bridge_id,
-         expires_at = excluded.expires_at`,
-      token,
-      bridgeId,
-      expiresAt,
-    )
-    return { token, bridgeId, expiresAt: new Date(expiresAt).toISOString(), ttlMs: settings.leaseTtlMs }
-  }
-
-  #pending(settings: ClusterSettings, after: number, limit: number): QueuedEvent[] {
+  #handOut(settings: ClusterSettings, after: number, limit: number): QueuedEvent[] {
     const now = Date.now()
     this.#expireStale(settings, now)
-    const rows = this.#sql
-      .exec<EventRow>(
-        `UPDATE events SET handed_at = ? WHERE seq IN (
-           SELECT seq FROM events WHERE state = 'queued' AND seq > ? ORDER BY seq LIMIT ?)
-         RETURNING *`,
-        now,
-        after,
-        limit,
-      )
-      .toArray()
-      .sort((a, b) => a.seq - b.seq)
-    return rows.map((row) => ({
-      sequence: row.seq,
-      id: row.id,
-      name: row.name,
-      payloadBase64: toBase64(new Uint8Array(row.payload)),
-      coalesce: row.coalesce_flag === 1,
-      enqueuedAt: new Date(row.enqueued_at).toISOString(),
-    }))
+    return this.#events.handOut(after, limit, now)
   }
 
   #expireStale(settings: ClusterSettings, now: number): void {
-    this.#sql.exec(
-      `UPDATE events SET state = 'expired', settled_at = ? WHERE state = 'queued' AND enqueued_at < ?`,
-      now,
-      now - settings.maxEventAgeMs,
-    )
+    this.#events.expireQueuedBefore(now - settings.maxEventAgeMs, now)
   }
 
   #wait(ms: number): Promise<void> {
@@ -437,48 +339,17 @@ export class ClusterQueue extends DurableObject {
     for (const wake of [...this.#waiters]) wake()
   }
 
-  /** Null when `token` is the current lease token, else who holds the lease now. */
   #fence(token: number): LeaseLost | null {
-    const current = this.#lease()
-    if (current && current.token === token) return null
-    return { kind: 'lease-lost', holder: current && current.expires_at > Date.now() ? current.bridge_id : null }
+    return this.#lease.fence(token, Date.now())
   }
 
   #laneContext(now = Date.now()): LaneContext {
     return {
       now,
-      leaseToken: this.#lease()?.token,
+      leaseToken: this.#lease.current()?.token,
       defaultTimeoutMs: serfDefaultTimeoutBoundMs(this.#members.count()),
       longestMemberName: this.#members.longestName(),
     }
-  }
-
-  #lease(): LeaseRow | undefined {
-    return this.#sql.exec<LeaseRow>('SELECT * FROM lease WHERE id = 1').toArray()[0]
-  }
-
-  #queuedCount(): number {
-    const low = this.#sql
-      .exec<{ low: number | null }>(`SELECT MIN(seq) AS low FROM events WHERE state = 'queued'`)
-      .one().low
-    return low === null ? 0 : this.#maxSeq() - low + 1
-  }
-
-  #settledThrough(): number {
-    const low = this.#sql
-      .exec<{ low: number | null }>(`SELECT MIN(seq) AS low FROM events WHERE state = 'queued'`)
-      .one().low
-    return low === null ? this.#maxSeq() : low - 1
-  }
-
-  /** Highest sequence ever issued, pruned rows included. */
-  #maxSeq(): number {
-    const row = this.#sql.exec<{ seq: number }>(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).toArray()[0]
-    return row?.seq ?? 0
-  }
-
-  #maxSeqInTable(): number {
-    return this.#sql.exec<{ n: number | null }>('SELECT MAX(seq) AS n FROM events').one().n ?? 0
   }
 
   #remember(settings: ClusterSettings): void {

@@ -71,9 +71,6 @@ export interface FencedInput {
   leaseToken: number
 }
 
-/** The answer to a bridge whose lease token is no longer current. */
-export type LeaseLost = { kind: 'lease-lost'; holder: string | null }
-
 export type RecordsResult =
   | { kind: 'state'; state: QueryState }
   | { kind: 'unknown' }

@@ -6,7 +6,7 @@ import { authenticateBridge } from '../auth/verify.ts'
 import type { ClusterSettings } from '../config.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
-import type { LeaseLost } from '../queue/query-lane.ts'
+import type { LeaseLost } from '../queue/lease.ts'
 import { clusterOf, limitTo, requireJson } from './middleware.ts'
 
 /** Verify the request is signed with the cluster's bridge key. */
