@@ -29,6 +29,8 @@ export interface MembersReporterParts {
   backoff?: BackoffPolicy
 }
 
+/** Longest `stop()` waits for the report loop to end. */
+const STOP_BOUND_MS = 2_000
 /** How often the loop looks at the lease and the connection while nothing else happens. */
 const RECHECK_MS = 1_000
 
@@ -52,11 +54,16 @@ export class MembersReporter {
     this.#loop ??= this.#run()
   }
 
-  /** Stop reporting and end the subscription. */
+  /**
+   * Stop reporting and end the subscription. Bounded: a slow agent's answer to the last `members`
+   * or `stop` call must not hold up the bridge's shutdown (closing the connection ends it anyway).
+   */
   async stop(): Promise<void> {
     this.#stop.abort()
     this.#wake()
-    await this.#loop
+    const bound = new AbortController()
+    await Promise.race([this.#loop, pause(STOP_BOUND_MS, bound.signal)])
+    bound.abort()
   }
 
   async #run(): Promise<void> {

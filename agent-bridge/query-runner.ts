@@ -61,7 +61,10 @@ export class QueryRunner {
    */
   async stop(): Promise<void> {
     this.#polling.abort()
-    await this.#loop
+    // The poll is aborted with the signal; a slow agent must not hold the shutdown up beyond that.
+    const bound = new AbortController()
+    await Promise.race([this.#loop, pause(2_000, bound.signal)])
+    bound.abort()
     if (this.#running.size > 0) {
       const allEnded = new AbortController()
       void Promise.allSettled(this.#running.values()).then(() => allEnded.abort())
