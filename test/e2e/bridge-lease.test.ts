@@ -135,8 +135,17 @@ describe('a bridge paused longer than its lease, mid-batch', () => {
     // Duplicates: only what the paused bridge emitted and never got acknowledged, which the
     // standby rightly sent again (plus the one whose answer may have been on its way).
     const inFlight = emittedAtPause + 1 - (await metric(stale, 'events_acked_total'))
-    const perNode = await Promise.all(
-      serf.agents.map(async (a) => (await a.readEvents()).filter((e) => e.name === 'fenced')),
+    // A node that missed an original in gossip may already hold the standby's copy; Serf's
+    // push/pull (every 15 s with the local profile) brings the original too. Wait for it, so
+    // every node has both copies of what was sent twice.
+    const fenced = () =>
+      Promise.all(serf.agents.map(async (a) => (await a.readEvents()).filter((e) => e.name === 'fenced')))
+    const perNode = await waitFor(
+      async () => {
+        const lists = await fenced()
+        return lists.every((events) => events.length === lists[0]!.length) && lists
+      },
+      { timeoutMs: 45_000, intervalMs: 250, what: 'every node to hold the same copies (push/pull repair)' },
     )
     const duplicates = perNode.map((events) => events.length - count)
     console.log(
