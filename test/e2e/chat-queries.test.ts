@@ -7,8 +7,6 @@
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,6 +14,7 @@ import { readAudit } from '../../client/sdk.ts'
 import { type BridgeProcess, startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
 import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
 import { writeQueryHandler } from '../helpers/query-agents.ts'
+import { type ReplyServer, startReplyServer } from '../helpers/reply-server.ts'
 import { type SerfCluster, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
 
 const team = 'T0E2E00001'
@@ -32,34 +31,23 @@ const app = {
   },
 }
 
-/** A post the stand-in for Slack received. */
-interface Post {
-  path: string
-  body: { response_type?: string; replace_original?: boolean; text?: string }
-}
-
 let dir: string
 let edge: LocalEdge
 let serf: SerfCluster
 let bridge: BridgeProcess
-let slack: Server
+let slack: ReplyServer
 let slackUrl: string
-const posts: Post[] = []
+/** Every post the stand-in for Slack received, each body parsed. */
+const posts = () =>
+  slack.received.map((r) => ({
+    path: r.path,
+    body: JSON.parse(r.body) as { response_type?: string; replace_original?: boolean; text?: string },
+  }))
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'serf-edge-chat-queries-'))
-  slack = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      posts.push({ path: req.url ?? '', body: JSON.parse(body) })
-      res.end('ok')
-    })
-  })
-  await new Promise<void>((resolve) => slack.listen(0, '127.0.0.1', resolve))
-  slackUrl = `http://127.0.0.1:${(slack.address() as AddressInfo).port}`
+  slack = await startReplyServer()
+  slackUrl = slack.url
   // Written before the agents start: they run it for every query.
   const handler = await writeQueryHandler(join(dir, 'handler'))
   serf = await startSerfCluster({ dir: join(dir, 'serf'), nodes: 3, logLevel: 'info', eventHandlerScript: handler })
@@ -83,10 +71,7 @@ afterAll(async () => {
   await stopAllBridges()
   await stopAllEdges()
   await stopAll()
-  if (slack) {
-    slack.closeAllConnections()
-    await new Promise((resolve) => slack.close(resolve))
-  }
+  await slack?.close()
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
@@ -135,7 +120,7 @@ describe('/serf query through the bridge to real Serf agents', () => {
       { timeoutMs: 30_000, what: 'the follow-up of the query to be sent' },
     )
     expect(decisions).toEqual(['queued', 'followup-sent'])
-    const received = posts.filter((post) => post.path === '/commands/whoami')
+    const received = posts().filter((post) => post.path === '/commands/whoami')
     expect(received).toHaveLength(1)
     expect(received[0]!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false })
     const [headline, ...answers] = received[0]!.body.text!.split('\n')
@@ -152,6 +137,6 @@ describe('/serf members', () => {
     expect(headline).toMatch(/^Members of main as of \d+ s ago \(bridge "bridge-test"\): 3 of 3 match -status=alive$/)
     expect(lines.map((line) => line.split(/\s+/)[1])).toEqual(['node-0', 'node-1', 'node-2'])
     for (const line of lines) expect(line).toMatch(/^• node-\d {2}127\.0\.0\.1:\d+ {2}alive( {2}\S+)?$/)
-    expect(posts.filter((post) => post.path === '/commands/members')).toEqual([])
+    expect(posts().filter((post) => post.path === '/commands/members')).toEqual([])
   })
 })

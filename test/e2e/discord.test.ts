@@ -7,8 +7,6 @@
 import { execFile } from 'node:child_process'
 import { generateKeyPairSync, randomInt, sign } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -18,6 +16,7 @@ import { importSignKey, signPayload } from '../../protocol/signature.ts'
 import { startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
 import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
 import { readmeRecipe } from '../helpers/readme.ts'
+import { type ReplyServer, startReplyServer } from '../helpers/reply-server.ts'
 import { payloadText, type SerfAgent, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
 
 /** The ids the README recipe sends: the development app `dev`, its guild, channel and user. */
@@ -29,33 +28,17 @@ const USER = '400000000000000001'
 const key = generateKeyPairSync('ed25519')
 const publicHex = key.publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex')
 
-/** What the stand-in for Discord's API received. */
-interface Received {
-  method: string
-  path: string
-  contentType: string | undefined
-  body: string
-}
-
 let dir: string
 let edge: LocalEdge
 let agent: SerfAgent
-let discord: Server
-const received: Received[] = []
+let discord: ReplyServer
+/** What the stand-in for Discord's API received. */
+const received = () => discord.received
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'serf-edge-discord-'))
-  discord = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8')
-      received.push({ method: req.method!, path: req.url!, contentType: req.headers['content-type'], body })
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  await new Promise<void>((resolve) => discord.listen(0, '127.0.0.1', resolve))
-  const apiBase = `http://127.0.0.1:${(discord.address() as AddressInfo).port}/api/v10`
+  discord = await startReplyServer()
+  const apiBase = `${discord.url}/api/v10`
   const app = { applicationId: APP_ID, guilds: [GUILD], apiBase, defaultCluster: 'main' }
   const grants = [{ users: [USER], clusters: ['main'], events: ['deploy'] }]
   const apps = {
@@ -88,7 +71,7 @@ afterAll(async () => {
   await stopAllBridges()
   await stopAllEdges()
   await stopAll()
-  await new Promise((resolve) => discord?.close(resolve))
+  await discord?.close()
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
@@ -132,7 +115,7 @@ const handled = (payload: string) =>
 
 /** The edit of the original response of `token`, once it arrived. */
 const edited = (token: string) =>
-  waitFor(() => received.find((r) => r.path === `/api/v10/webhooks/${APP_ID}/${token}/messages/@original`), {
+  waitFor(() => received().find((r) => r.path === `/api/v10/webhooks/${APP_ID}/${token}/messages/@original`), {
     timeoutMs: 30_000,
     what: `the follow-up for ${token}`,
   })
@@ -178,7 +161,7 @@ describe('a signed /serf from Discord', () => {
     const after = await slashCommand('dev', 'deploy after-stray -coalesce=false')
     await handled('stray')
     await edited(after.interaction.token)
-    expect(received.filter((r) => r.path.includes(stray.interaction.token))).toEqual([])
+    expect(received().filter((r) => r.path.includes(stray.interaction.token))).toEqual([])
     const records = (await audit()).filter((r) => r.eventId === stray.eventId)
     expect(records.map((r) => [r.decision, r.status])).toEqual([['queued', 'delivered']])
   })

@@ -7,8 +7,6 @@
 import { execFile } from 'node:child_process'
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -17,6 +15,7 @@ import { readAudit } from '../../client/sdk.ts'
 import { startBridge, stopAllBridges } from '../helpers/bridge-process.ts'
 import { type LocalEdge, startEdge, stopAllEdges } from '../helpers/edge.ts'
 import { readmeRecipe } from '../helpers/readme.ts'
+import { type ReplyServer, startReplyServer } from '../helpers/reply-server.ts'
 import { payloadText, type SerfCluster, startSerfCluster, stopAll, waitFor } from '../helpers/serf-agent.ts'
 
 const team = 'T0E2E00001'
@@ -42,33 +41,27 @@ const app = {
   },
 }
 
-/** A post the stand-in for Slack received. */
-interface Post {
-  path: string
-  body: { response_type?: string; replace_original?: boolean; delete_original?: boolean; text?: string }
-}
-
 let dir: string
 let edge: LocalEdge
 let serf: SerfCluster
-let slack: Server
+let slack: ReplyServer
 let slackUrl: string
-const posts: Post[] = []
+/** Every post the stand-in for Slack received, each body parsed. */
+const posts = () =>
+  slack.received.map((r) => ({
+    path: r.path,
+    body: JSON.parse(r.body) as {
+      response_type?: string
+      replace_original?: boolean
+      delete_original?: boolean
+      text?: string
+    },
+  }))
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'serf-edge-slack-'))
-  slack = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      posts.push({ path: req.url ?? '', body: JSON.parse(body) })
-      res.end('ok')
-    })
-  })
-  await new Promise<void>((resolve) => slack.listen(0, '127.0.0.1', resolve))
-  slackUrl = `http://127.0.0.1:${(slack.address() as AddressInfo).port}`
+  slack = await startReplyServer()
+  slackUrl = slack.url
   serf = await startSerfCluster({ dir: join(dir, 'serf'), nodes: 1, logLevel: 'info' })
   edge = await startEdge({
     dir: join(dir, 'edge'),
@@ -90,10 +83,7 @@ afterAll(async () => {
   await stopAllBridges()
   await stopAllEdges()
   await stopAll()
-  if (slack) {
-    slack.closeAllConnections()
-    await new Promise((resolve) => slack.close(resolve))
-  }
+  await slack?.close()
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
@@ -149,7 +139,8 @@ async function click(user: string, actionId: string, value: string, responseUrl:
 }
 
 const sequenceOf = (text: string) => Number(/queued as #(\d+)/.exec(text)?.[1])
-const postsTo = (path: string) => posts.filter((post) => post.path === path)
+/** What the stand-in for Slack received at `path`, each body parsed. */
+const postsTo = (path: string) => posts().filter((post) => post.path === path)
 const untilPosts = (path: string, count: number) =>
   waitFor(() => postsTo(path).length >= count && postsTo(path), {
     timeoutMs: 60_000,
