@@ -52,6 +52,13 @@ async function ask(query: Parameters<QuerySender['ask']>[0]) {
   return sender.settled(await sender.ask(query))
 }
 
+/**
+ * Long enough that every node's handler answers in time on a loaded machine: a handler runs in
+ * its agent's event loop after whatever is queued there, and an answer after the deadline is
+ * dropped by Serf (a CI run under load lost one at 2.5 s).
+ */
+const QUERY_TIMEOUT_MS = 5_000
+
 describe('a query through the bridge', () => {
   let bridge: BridgeProcess
   beforeAll(async () => {
@@ -64,31 +71,31 @@ describe('a query through the bridge', () => {
   })
 
   it('every node answers with its own name and acks; the query ends done', async () => {
-    const status = await ask({ name: 'whoami', timeoutMs: 2_500 })
+    const status = await ask({ name: 'whoami', timeoutMs: QUERY_TIMEOUT_MS })
     expect(status).toMatchObject({ state: 'done', requestAck: true, totals: { acks: 3, responses: 3 } })
     expect(responsesByNode(status)).toEqual({ 'node-0': 'node-0', 'node-1': 'node-1', 'node-2': 'node-2' })
     expect(status.acks.map((a) => a.node).sort()).toEqual(NODES)
   })
 
   it('a node filter lets only the named node answer', async () => {
-    const status = await ask({ name: 'whoami', nodes: ['node-2'], timeoutMs: 2_500 })
+    const status = await ask({ name: 'whoami', nodes: ['node-2'], timeoutMs: QUERY_TIMEOUT_MS })
     expect(status.state).toBe('done')
     expect(responsesByNode(status)).toEqual({ 'node-2': 'node-2' })
   })
 
   it('a tag filter lets only nodes whose tag matches answer', async () => {
-    const status = await ask({ name: 'whoami', tags: { role: 'db|cache' }, timeoutMs: 2_500 })
+    const status = await ask({ name: 'whoami', tags: { role: 'db|cache' }, timeoutMs: QUERY_TIMEOUT_MS })
     expect(status.state).toBe('done')
     expect(responsesByNode(status)).toEqual({ 'node-1': 'node-1', 'node-2': 'node-2' })
   })
 
   it('without acks (serf query -no-ack) every node still answers, and none acks', async () => {
-    const status = await ask({ name: 'whoami', requestAck: false, timeoutMs: 2_500 })
+    const status = await ask({ name: 'whoami', requestAck: false, timeoutMs: QUERY_TIMEOUT_MS })
     expect(status).toMatchObject({ state: 'done', requestAck: false, acks: [], totals: { acks: 0, responses: 3 } })
   })
 
   it('a node whose handler fails does not answer', async () => {
-    const status = await ask({ name: 'fragile', timeoutMs: 2_500 })
+    const status = await ask({ name: 'fragile', timeoutMs: QUERY_TIMEOUT_MS })
     expect(status.state).toBe('done')
     expect(Object.keys(responsesByNode(status)).sort()).toEqual(NODES.filter((node) => node !== FAILING_NODE))
   })
