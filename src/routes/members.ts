@@ -3,12 +3,11 @@
 import { zValidator } from '@hono/zod-validator'
 import { Hono } from 'hono'
 import { type MembersSnapshot, membersReportSchema } from '../../protocol/query.ts'
-import { mayUseCluster } from '../auth/scope.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
 import { invalidBody } from './body.ts'
 import { bridgeGuard, leaseLostProblem, sameCluster } from './bridge-guard.ts'
-import { clusterOf, queueOf, sender } from './middleware.ts'
+import { queueOf, readableCluster, sender } from './middleware.ts'
 
 /** Largest members report: 10,000 members with a few tags each. */
 const MAX_REPORT_BODY_BYTES = 4 * 1024 * 1024
@@ -16,11 +15,7 @@ const MAX_REPORT_BODY_BYTES = 4 * 1024 * 1024
 export const memberRoutes = new Hono<AppEnv>()
 
 memberRoutes.get('/:cluster/members', sender, async (c) => {
-  const cluster = clusterOf(c)
-  const who = c.get('sender')
-  if (!mayUseCluster(who, cluster.id)) {
-    throw new ProblemError('forbidden', `sender "${who.id}" may not read cluster "${cluster.id}"`)
-  }
+  const { cluster } = readableCluster(c)
   const view = await queueOf(c, cluster.id).members()
   if (!view) {
     throw new ProblemError(

@@ -3,7 +3,9 @@
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { createMiddleware } from 'hono/factory'
+import { sha256Hex } from '../../protocol/bytes.ts'
 import type { Asker } from '../ask.ts'
+import { mayUseCluster } from '../auth/scope.ts'
 import { authenticateSender } from '../auth/verify.ts'
 import { type ClusterSettings, ConfigError, loadConfig, type SenderConfig } from '../config.ts'
 import { queueOf as queueFor } from '../enqueue.ts'
@@ -76,3 +78,36 @@ export const senderPrincipal = (sender: SenderConfig): Asker => ({
   label: `sender "${sender.id}"`,
   scope: sender,
 })
+
+/**
+ * The path's cluster and the sender, who must have it in scope to read it (statuses, members).
+ * @throws {ProblemError} unknown-cluster, forbidden
+ */
+export function readableCluster(c: Context<AppEnv>): { cluster: ClusterSettings; who: SenderConfig } {
+  const cluster = clusterOf(c)
+  const who = c.get('sender')
+  if (!mayUseCluster(who, cluster.id)) {
+    throw new ProblemError('forbidden', `sender "${who.id}" may not read cluster "${cluster.id}"`)
+  }
+  return { cluster, who }
+}
+
+/** What makes a signed sender request recognisable on a retry: its webhook-id and body hash. */
+export async function requestKey(c: Context<AppEnv>): Promise<{ requestId: string; bodyHash: string }> {
+  return {
+    requestId: c.req.header('webhook-id')!,
+    bodyHash: await sha256Hex(new Uint8Array(await c.req.arrayBuffer())),
+  }
+}
+
+/** The `202` answer to a queued event or query, with its `Location` and the replay flag. */
+export function acceptedAnswer<T extends { id: string }>(
+  c: Context<AppEnv>,
+  kind: 'events' | 'queries',
+  result: { accepted: T; replayed: boolean },
+  cluster: string,
+) {
+  c.header('location', `/v1/clusters/${cluster}/${kind}/${result.accepted.id}`)
+  if (result.replayed) c.header('idempotent-replayed', 'true')
+  return c.json(result.accepted, 202)
+}

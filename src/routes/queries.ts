@@ -5,7 +5,6 @@
 
 import { zValidator } from '@hono/zod-validator'
 import { Hono } from 'hono'
-import { sha256Hex } from '../../protocol/bytes.ts'
 import {
   type QueryPollResponse,
   queryPollRequestSchema,
@@ -14,12 +13,22 @@ import {
 } from '../../protocol/query.ts'
 import { toSerfQuery } from '../../protocol/query-rules.ts'
 import { askQuery } from '../ask.ts'
-import { mayUseCluster } from '../auth/scope.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
 import { invalidBody, readAttempt } from './body.ts'
 import { bridgeGuard, leaseLostProblem, sameCluster } from './bridge-guard.ts'
-import { clusterOf, limitBody, MAX_BODY_BYTES, queueOf, requireJson, sender, senderPrincipal } from './middleware.ts'
+import {
+  acceptedAnswer,
+  clusterOf,
+  limitBody,
+  MAX_BODY_BYTES,
+  queueOf,
+  readableCluster,
+  requestKey,
+  requireJson,
+  sender,
+  senderPrincipal,
+} from './middleware.ts'
 
 /** Largest records batch: up to 1,000 records, a few answers of the largest size each. */
 const MAX_RECORDS_BODY_BYTES = 1024 * 1024
@@ -30,24 +39,12 @@ queryRoutes.post('/:cluster/queries', limitBody, requireJson, sender, async (c) 
   const cluster = clusterOf(c)
   const principal = senderPrincipal(c.get('sender'))
   const query = toSerfQuery(await readAttempt(c, queryRequestSchema, 'invalid-request', cluster, principal))
-  const { accepted, replayed } = await askQuery(c.env, {
-    principal,
-    cluster,
-    query,
-    requestId: c.req.header('webhook-id')!,
-    bodyHash: await sha256Hex(new Uint8Array(await c.req.arrayBuffer())),
-  })
-  c.header('location', `/v1/clusters/${cluster.id}/queries/${accepted.id}`)
-  if (replayed) c.header('idempotent-replayed', 'true')
-  return c.json(accepted, 202)
+  const result = await askQuery(c.env, { principal, cluster, query, ...(await requestKey(c)) })
+  return acceptedAnswer(c, 'queries', result, cluster.id)
 })
 
 queryRoutes.get('/:cluster/queries/:id', sender, async (c) => {
-  const cluster = clusterOf(c)
-  const who = c.get('sender')
-  if (!mayUseCluster(who, cluster.id)) {
-    throw new ProblemError('forbidden', `sender "${who.id}" may not read cluster "${cluster.id}"`)
-  }
+  const { cluster, who } = readableCluster(c)
   const id = c.req.param('id')
   const status = await queueOf(c, cluster.id).queryStatus(cluster, who.id, id)
   if (!status) {
