@@ -23,6 +23,20 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(binary)
 }
 
+/** Unpadded base64url of `bytes` (RFC 4648 §5), as WebAuthn challenges and ids are written. */
+export const toBase64Url = (bytes: Uint8Array): string =>
+  toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+
+/**
+ * Decode base64url, padded or not.
+ * @throws {Base64Error}
+ */
+export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text)) throw new Base64Error('not valid base64url')
+  const standard = text.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/')
+  return fromBase64(standard.padEnd(standard.length + ((4 - (standard.length % 4)) % 4), '='))
+}
+
 /** Error thrown for text that is not canonical padded base64. */
 export class Base64Error extends Error {
   override name = 'Base64Error'

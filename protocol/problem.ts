@@ -27,6 +27,13 @@ export const PROBLEMS = {
   'lease-held': { status: 409, title: 'Another bridge holds the lease' },
   'lease-lost': { status: 409, title: 'Lease is no longer held by this bridge' },
   'queue-full': { status: 429, title: 'Cluster queue is full' },
+  'session-required': { status: 401, title: 'Sign in with a passkey first' },
+  'passkey-rejected': { status: 401, title: 'Passkey assertion not accepted' },
+  'nonce-invalid': { status: 409, title: 'Challenge unknown, spent or expired' },
+  'invite-invalid': { status: 410, title: 'Invite link unknown, used or expired' },
+  'unknown-operator': { status: 404, title: 'Unknown operator' },
+  'unknown-device': { status: 404, title: 'Unknown device' },
+  'unknown-approval': { status: 404, title: 'Unknown approval request' },
   'invalid-config': { status: 500, title: 'Edge configuration is invalid' },
   internal: { status: 500, title: 'Internal error' },
 } as const

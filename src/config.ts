@@ -12,6 +12,7 @@ import { compileEventPatterns, type Scope } from './auth/scope.ts'
 import { ConfigError, duration, issues, keysFrom, objectVar } from './config-vars.ts'
 import { type DiscordApp, parseDiscordApps } from './doors/discord/config.ts'
 import { type GithubHook, parseGithubHooks } from './doors/github/config.ts'
+import { type PageConfig, parsePageConfig } from './doors/page/config.ts'
 import { parseSlackApps, type SlackApp } from './doors/slack/config.ts'
 
 export { ConfigError }
@@ -38,6 +39,8 @@ export interface SenderConfig extends Scope {
   audit: '*' | string[]
   /** Query names the sender may ask, compiled like event patterns; none unless given. */
   queries: RegExp[]
+  /** Operators whose invites and devices the sender may manage; none unless given. */
+  operators: '*' | string[]
 }
 
 /** The whole parsed configuration. */
@@ -51,6 +54,8 @@ export interface EdgeConfig {
   discordApps: Map<string, DiscordApp>
   /** The Slack door's apps by id; empty when `SLACK_APPS` is not set. */
   slackApps: Map<string, SlackApp>
+  /** The on-call page: operators (none when `OPERATORS` is not set), origin, session length. */
+  page: PageConfig
 }
 
 /** Idempotency records live as long as their event; they must outlast the signature window. */
@@ -94,6 +99,8 @@ const senderSchema = z.strictObject({
   audit: z.union([z.literal('*'), z.array(z.string())]).default([]),
   /** Query names this sender may ask (`*` globs, as `events`); none unless given. */
   queries: z.array(z.string().min(1)).default([]),
+  /** Operators whose invites and devices this sender may manage; none unless given. */
+  operators: z.union([z.literal('*'), z.array(z.string())]).default([]),
 })
 
 /**
@@ -145,7 +152,16 @@ export async function parseConfig(env: Record<string, unknown>): Promise<EdgeCon
       events: compileEventPatterns(s.events),
       audit: s.audit,
       queries: compileEventPatterns(s.queries),
+      operators: s.operators,
     })
+  }
+  const page = parsePageConfig(env, clusters)
+  for (const sender of senders.values()) {
+    for (const operator of sender.operators === '*' ? [] : sender.operators) {
+      if (!page.operators.has(operator)) {
+        throw new ConfigError(`SENDERS.${sender.id}.operators names unknown operator "${operator}"`)
+      }
+    }
   }
   return {
     clusters,
@@ -154,6 +170,7 @@ export async function parseConfig(env: Record<string, unknown>): Promise<EdgeCon
     githubHooks: await parseGithubHooks(env, clusters),
     discordApps: await parseDiscordApps(env, clusters),
     slackApps: await parseSlackApps(env, clusters),
+    page,
   }
 }
 

@@ -6,6 +6,7 @@ import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { discordRoutes } from './doors/discord/route.ts'
 import { githubRoutes } from './doors/github/route.ts'
+import { pageApi, pageFiles } from './doors/page/route.ts'
 import { slackRoutes } from './doors/slack/route.ts'
 import type { AppEnv } from './env.ts'
 import { ProblemError } from './problem.ts'
@@ -14,8 +15,10 @@ import { bridgeRoutes } from './routes/bridge.ts'
 import { eventRoutes } from './routes/events.ts'
 import { memberRoutes } from './routes/members.ts'
 import { withConfig } from './routes/middleware.ts'
+import { operatorRoutes } from './routes/operators.ts'
 import { queryRoutes } from './routes/queries.ts'
 
+export { OperatorDirectory } from './operators/directory.ts'
 export { ClusterQueue } from './queue/cluster-queue.ts'
 
 const app = new Hono<AppEnv>()
@@ -30,6 +33,10 @@ app.route('/v1/clusters', memberRoutes)
 app.route('/v1/github', githubRoutes)
 app.route('/v1/discord', discordRoutes)
 app.route('/v1/slack', slackRoutes)
+app.route('/v1/operators', operatorRoutes)
+app.use('/app/api/*', withConfig)
+app.route('/app/api', pageApi)
+app.route('/app', pageFiles)
 
 app.notFound((c) =>
   new ProblemError('not-found', `no endpoint ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse(),

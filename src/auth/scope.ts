@@ -41,3 +41,7 @@ export const mayAsk = (who: Pick<QueryScope, 'queries'>, name: string): boolean 
 /** Whether `who` may read the audit trail of `cluster`. */
 export const mayAudit = (who: { audit: '*' | string[] }, cluster: string): boolean =>
   who.audit === '*' || who.audit.includes(cluster)
+
+/** Whether `who` may invite and manage the devices of `operator`. */
+export const mayManageOperator = (who: { operators: '*' | string[] }, operator: string): boolean =>
+  who.operators === '*' || who.operators.includes(operator)

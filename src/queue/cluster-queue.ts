@@ -160,10 +160,16 @@ export class ClusterQueue extends DurableObject {
     return { cluster: settings.id, ...this.#audit.read(settings.id, query) }
   }
 
-  /** An event's status, visible only to the sender that queued it. */
-  async status(settings: ClusterSettings, sender: string, id: string): Promise<EventStatus | null> {
+  /** An event's status, visible only to the sender that queued it (`null`: to anyone allowed the cluster). */
+  async status(settings: ClusterSettings, sender: string | null, id: string): Promise<EventStatus | null> {
     this.#expireStale(settings, Date.now())
     return this.#events.status(settings.id, sender, id)
+  }
+
+  /** The cluster's newest events, newest first, with who queued each (the on-call page's list). */
+  async recent(settings: ClusterSettings, limit: number): Promise<(EventStatus & { principal: string })[]> {
+    this.#expireStale(settings, Date.now())
+    return this.#events.recent(settings.id, limit)
   }
 
   /**

@@ -58,21 +58,20 @@ export class EventLog {
       .one().seq
   }
 
-  /** An event's status, visible only to the sender that queued it. */
-  status(cluster: string, sender: string, id: string): EventStatus | null {
-    const row = this.#sql.exec<EventRow>('SELECT * FROM events WHERE id = ? AND sender = ?', id, sender).toArray()[0]
-    if (!row) return null
-    return {
-      id: row.id,
-      cluster,
-      sequence: row.seq,
-      name: row.name,
-      coalesce: row.coalesce_flag === 1,
-      status: row.state,
-      enqueuedAt: new Date(row.enqueued_at).toISOString(),
-      ...(row.settled_at !== null ? { settledAt: new Date(row.settled_at).toISOString() } : {}),
-      ...(row.error !== null ? { error: row.error } : {}),
-    }
+  /** An event's status, visible only to the sender that queued it (`null`: to anyone allowed the cluster). */
+  status(cluster: string, sender: string | null, id: string): EventStatus | null {
+    const row = this.#sql
+      .exec<EventRow>('SELECT * FROM events WHERE id = ? AND (? IS NULL OR sender = ?)', id, sender, sender)
+      .toArray()[0]
+    return row ? toStatus(cluster, row) : null
+  }
+
+  /** The newest `limit` events, newest first, with who queued each. */
+  recent(cluster: string, limit: number): (EventStatus & { principal: string })[] {
+    return this.#sql
+      .exec<EventRow>('SELECT * FROM events ORDER BY seq DESC LIMIT ?', limit)
+      .toArray()
+      .map((row) => ({ ...toStatus(cluster, row), principal: row.sender }))
   }
 
   /** Hand out up to `limit` queued events above `after`, in order, marking when they left. */
@@ -162,5 +161,19 @@ export class EventLog {
 
   #lowestQueued(): number | null {
     return this.#sql.exec<{ low: number | null }>(`SELECT MIN(seq) AS low FROM events WHERE state = 'queued'`).one().low
+  }
+}
+
+function toStatus(cluster: string, row: EventRow): EventStatus {
+  return {
+    id: row.id,
+    cluster,
+    sequence: row.seq,
+    name: row.name,
+    coalesce: row.coalesce_flag === 1,
+    status: row.state,
+    enqueuedAt: new Date(row.enqueued_at).toISOString(),
+    ...(row.settled_at !== null ? { settledAt: new Date(row.settled_at).toISOString() } : {}),
+    ...(row.error !== null ? { error: row.error } : {}),
   }
 }
