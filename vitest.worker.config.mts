@@ -5,6 +5,7 @@ import { generateEd25519Key, generateHmacKey } from './protocol/signature.ts'
 import { secretName } from './protocol/wire.ts'
 import { discordBindings } from './test/worker/bindings/discord.ts'
 import { githubBindings, githubClusters } from './test/worker/bindings/github.ts'
+import { pageBindings, pageClusters } from './test/worker/bindings/page.ts'
 import { slackBindings } from './test/worker/bindings/slack.ts'
 
 // Development keys generated for this test run only; they never leave the process.
@@ -57,6 +58,7 @@ const clusters = {
   'query-limits': { ...settings, querySizeLimit: 300, queryResponseSizeLimit: 64 },
   ...Object.fromEntries(ownQueues.map((id) => [id, settings])),
   ...githubClusters,
+  ...pageClusters,
 }
 
 export default defineConfig({
@@ -67,7 +69,7 @@ export default defineConfig({
         bindings: {
           CLUSTERS: clusters,
           SENDERS: {
-            ci: { clusters: '*', events: ['*'], audit: '*', queries: ['*'] },
+            ci: { clusters: '*', events: ['*'], audit: '*', queries: ['*'], operators: '*' },
             chatops: { clusters: ['staging'], events: ['deploy', 'restart-*'], queries: ['uptime'] },
           },
           SENDER_KEYS_CI: ci.map((k) => k.verify).join(' '),
@@ -77,6 +79,7 @@ export default defineConfig({
           ...slackBindings,
           ...discordBindings,
           ...githubBindings,
+          ...pageBindings,
         },
       },
     }),

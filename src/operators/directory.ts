@@ -71,6 +71,8 @@ export interface Approval {
   approvers: string[]
   danger: boolean
   expiresAt: number
+  /** Still waiting: neither approved nor expired. */
+  open?: boolean
 }
 
 export type ApprovalDecision =
@@ -312,7 +314,7 @@ export class OperatorDirectory extends DurableObject {
     this.#sql.exec('DELETE FROM sessions WHERE token_hash = ?', tokenHash)
   }
 
-  async openApproval(approval: Approval): Promise<void> {
+  async openApproval(approval: Omit<Approval, 'open'>): Promise<void> {
     const now = Date.now()
     this.#sql.exec(
       `INSERT INTO approvals (id, requester, requester_credential, action, label, event, approvers, danger, created_at, expires_at)
@@ -422,6 +424,7 @@ function toApproval(row: ApprovalRow): Approval {
     approvers: JSON.parse(row.approvers) as string[],
     danger: row.danger === 1,
     expiresAt: row.expires_at,
+    open: row.state === 'open' && Date.now() <= row.expires_at,
   }
 }
 

@@ -62,6 +62,13 @@ actionRoutes.post('/challenge', async (c) => {
   const body = await readJson(c, challengeRequestSchema)
   const resolved = await resolve(c, body)
   const channel = `passkey:${c.get('session').credentialId}`
+  if (resolved.approval && !resolved.approval.open) {
+    // Refused before the approver is asked for a fingerprint that could not count.
+    throw new ProblemError(
+      'forbidden',
+      `approval request "${resolved.approval.id}" was already approved or has expired`,
+    )
+  }
   await admit(c, resolved, body.event, channel)
   const nonce = randomToken()
   const expiresAt = Date.now() + ACTION_NONCE_TTL_MS
