@@ -2,9 +2,9 @@
 
 import { UsageError } from '../protocol/flags.ts'
 import { KeyFormatError } from '../protocol/signature.ts'
-import { type EdgeSettings, requireEdgeTarget } from './cli-config.ts'
+import { type EdgeSettings, requireEdgeTarget, requireSenderTarget } from './cli-config.ts'
 import { EXIT_CODES, type ExitCode } from './cli-text.ts'
-import type { EdgeOptions } from './sdk.ts'
+import type { EdgeOptions, SenderOptions } from './sdk.ts'
 
 /** Everything the CLI touches outside itself, injected so tests drive it in-process. */
 export interface CliIo {
@@ -15,6 +15,8 @@ export interface CliIo {
   stdin?: AsyncIterable<Uint8Array | string>
   fetch?: typeof fetch
   signal?: AbortSignal
+  /** stdout is a terminal that shows colours: a QR code then brings its own, whatever the theme. */
+  color?: boolean
 }
 
 /** The `-h`/`-help` flags every command takes. */
@@ -23,6 +25,11 @@ export const HELP_FLAGS = { h: 'boolean', help: 'boolean' } as const
 /** The SDK's options for `settings`, with the CLI's fetch and signal. */
 export function edgeOptions(settings: EdgeSettings, io: CliIo, command: string): EdgeOptions {
   return { ...requireEdgeTarget(settings, command), fetch: io.fetch, signal: io.signal }
+}
+
+/** The SDK's options for `settings` without a cluster, for the commands about operators. */
+export function senderOptions(settings: EdgeSettings, io: CliIo, command: string): SenderOptions {
+  return { ...requireSenderTarget(settings, command), fetch: io.fetch, signal: io.signal }
 }
 
 /** Run `call`; a bad key becomes a usage error naming where the key came from. */

@@ -19,6 +19,9 @@ export interface EdgeTarget {
 
 type Field = keyof EdgeTarget
 
+/** What the commands about operators need: they name no cluster. */
+export type SenderTarget = Omit<EdgeTarget, 'cluster'>
+
 /** What was found, and where each value came from (to name it in an error). */
 export interface EdgeSettings {
   values: Partial<EdgeTarget>
@@ -30,6 +33,14 @@ export interface EdgeSettings {
 export const EDGE_FLAGS = {
   'edge-url': 'string',
   cluster: 'string',
+  sender: 'string',
+  key: 'list',
+  config: 'string',
+} as const
+
+/** {@link EDGE_FLAGS} without `-cluster`, for the commands that name no cluster. */
+export const SENDER_FLAGS = {
+  'edge-url': 'string',
   sender: 'string',
   key: 'list',
   config: 'string',
@@ -100,8 +111,21 @@ export async function resolveEdgeSettings(
  * @throws {UsageError}
  */
 export function requireEdgeTarget(settings: EdgeSettings, command: string): EdgeTarget {
-  const missing = (Object.keys(SETTINGS) as Field[]).filter((field) => !settings.values[field])
-  if (missing.length === 0) return settings.values as EdgeTarget
+  return requireSettings(settings, command, Object.keys(SETTINGS) as Field[]) as EdgeTarget
+}
+
+/**
+ * {@link requireEdgeTarget} without the cluster, for the commands that name none.
+ * @throws {UsageError}
+ */
+export function requireSenderTarget(settings: EdgeSettings, command: string): SenderTarget {
+  const { edgeUrl, sender, key } = requireSettings(settings, command, ['edgeUrl', 'sender', 'key'])
+  return { edgeUrl: edgeUrl!, sender: sender!, key: key! }
+}
+
+function requireSettings(settings: EdgeSettings, command: string, fields: Field[]): Partial<EdgeTarget> {
+  const missing = fields.filter((field) => !settings.values[field])
+  if (missing.length === 0) return settings.values
   const lines = missing.map((field) => {
     const { flag, env, what } = SETTINGS[field]
     const how = `set -${flag}, ${env}, or "${field}" in ${settings.configPath}`

@@ -6,7 +6,10 @@ import type { EventAccepted, EventStatus } from '../protocol/wire.ts'
 
 /** Exit codes of `serf-edge`; `--help` prints this table. */
 export const EXIT_CODES = {
-  ok: { code: 0, meaning: 'accepted by the edge (with -wait: delivered to Serf); a query: ran to its deadline' },
+  ok: {
+    code: 0,
+    meaning: 'accepted by the edge (with -wait: delivered to Serf); a query: ran to its deadline; others: done',
+  },
   usage: {
     code: 1,
     meaning: 'usage or configuration error (bad flag, missing edge URL, cluster, sender or key)',
@@ -41,12 +44,9 @@ const exitTable = Object.values(EXIT_CODES)
   .map(({ code, meaning }) => `  ${code}  ${meaning}`)
   .join('\n')
 
-const EDGE_OPTIONS = `  -edge-url=<url>           Base URL of the edge. Env SERF_EDGE_URL.
+const EDGE_URL_OPTION = `  -edge-url=<url>           Base URL of the edge. Env SERF_EDGE_URL.`
 
-  -cluster=<id>             Cluster to send to, as configured at the edge.
-                            Env SERF_EDGE_CLUSTER.
-
-  -sender=<id>              Sender id: the edge verifies with its keys and scope.
+const SENDER_OPTIONS = `  -sender=<id>              Sender id: the edge verifies with its keys and scope.
                             Env SERF_EDGE_SENDER.
 
   -key=<key>                Signing key, whsec_... (HMAC) or whsk_... (Ed25519).
@@ -61,6 +61,18 @@ const EDGE_OPTIONS = `  -edge-url=<url>           Base URL of the edge. Env SERF
   A flag wins over the environment, which wins over the config file.
   Flags may be written -flag or --flag, -flag=value or -flag value.`
 
+const EDGE_OPTIONS = `${EDGE_URL_OPTION}
+
+  -cluster=<id>             Cluster to send to, as configured at the edge.
+                            Env SERF_EDGE_CLUSTER.
+
+${SENDER_OPTIONS}`
+
+/** The edge options of the commands that name no cluster. */
+const OPERATOR_EDGE_OPTIONS = `${EDGE_URL_OPTION}
+
+${SENDER_OPTIONS}`
+
 export const MAIN_HELP = `Usage: serf-edge <command> [options] [args]
 
   Fire HashiCorp Serf user events from outside the private network, through
@@ -73,6 +85,8 @@ Available commands are:
     audit     Show who tried to fire which events on a cluster
     query     Send a query to the Serf cluster and show the answers
     members   Show the cluster's members as the bridge last reported them
+    invite    Create a one-time link that enrols an operator's phone
+    devices   List operators' enrolled devices, or revoke one
 
 Run 'serf-edge <command> -h' for the options of a command.
 
@@ -246,6 +260,62 @@ Options:
   'serf members'.
 
 ${EDGE_OPTIONS}
+
+Exit codes:
+${exitTable}
+`
+
+export const INVITE_HELP = `Usage: serf-edge invite -operator=<id> [options]
+
+  Creates a one-time invite for an operator of the on-call page and prints
+  its link, when it expires (15 minutes from now) and the link as a QR code.
+  Opened on the operator's phone, the link creates a passkey registered for
+  that operator (Face ID, fingerprint or screen lock; user verification is
+  required); the first enrolment uses it up. Anyone holding the link before
+  then can enrol a device as that operator: hand it over as you would a
+  password, or scan the code from the screen. The sender needs the operators
+  permission for the operator ("operators" in its SENDERS entry).
+
+Options:
+
+  -operator=<id>            The operator whose device to enrol, as configured in
+                            the edge's OPERATORS. Required.
+
+  -no-qr                    Print the link and its expiry without the QR code.
+
+  -json                     Print the edge's answer as JSON ({operator, url,
+                            expiresAt}); no QR code.
+
+${OPERATOR_EDGE_OPTIONS}
+
+Exit codes:
+${exitTable}
+`
+
+export const DEVICES_HELP = `Usage: serf-edge devices [options]
+       serf-edge devices revoke [options] id
+
+  Lists the devices enrolled for the on-call page: each is one passkey of one
+  operator, with its id, name, when it was enrolled and last used, and when
+  it was revoked. Revoked devices stay listed.
+
+  'devices revoke ID' revokes the device with that id (dev_...) at once: its
+  sessions end and the edge refuses every action it signs from then on.
+  Revoking a revoked device changes nothing. To enrol the operator's device
+  again, create a new invite.
+
+  The sender needs the operators permission for the operators concerned
+  ("operators" in its SENDERS entry); the list shows the devices of every
+  operator it may manage.
+
+Options:
+
+  -operator=<id>            Only the devices of this operator (listing only).
+
+  -json                     Print the edge's answer as JSON: {"devices": [...]},
+                            or {"device": {...}} for revoke.
+
+${OPERATOR_EDGE_OPTIONS}
 
 Exit codes:
 ${exitTable}

@@ -16,6 +16,7 @@ import { auditCommand } from './cli-audit.ts'
 import { type CliIo, edgeOptions, HELP_FLAGS, help, withKeySource } from './cli-common.ts'
 import { EDGE_FLAGS, resolveEdgeSettings } from './cli-config.ts'
 import { membersCommand } from './cli-members.ts'
+import { devicesCommand, inviteCommand } from './cli-operators.ts'
 import { queryCommand } from './cli-query.ts'
 
 export type { CliIo }
@@ -25,9 +26,11 @@ import {
   AUDIT_HELP,
   acceptedText,
   DEFAULT_WAIT_MS,
+  DEVICES_HELP,
   EVENT_HELP,
   EXIT_CODES,
   type ExitCode,
+  INVITE_HELP,
   json,
   KEYGEN_HELP,
   MAIN_HELP,
@@ -73,6 +76,8 @@ const COMMANDS: Record<string, { help: string; run: (args: string[], io: CliIo) 
   audit: { help: AUDIT_HELP, run: auditCommand },
   query: { help: QUERY_HELP, run: queryCommand },
   members: { help: MEMBERS_HELP, run: membersCommand },
+  invite: { help: INVITE_HELP, run: inviteCommand },
+  devices: { help: DEVICES_HELP, run: devicesCommand },
 }
 
 /**
@@ -267,6 +272,8 @@ export async function runFromProcess(): Promise<void> {
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     stdin: process.stdin,
+    // hasColors() honours NO_COLOR, FORCE_COLOR and TERM=dumb.
+    color: process.stdout.isTTY && process.stdout.hasColors(),
   })
 }
 

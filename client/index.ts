@@ -1,6 +1,6 @@
 /**
  * serf-edge sender SDK: fire HashiCorp Serf user events and ask Serf queries through the edge,
- * from a bot or CI job.
+ * from a bot or CI job; invite and revoke the on-call page's operator devices.
  * @example
  * import { fireEvent, waitForEvent } from 'serf-edge/client'
  * const edge = { edgeUrl, cluster: 'prod', sender: 'chatops', key: process.env.SERF_EDGE_KEY! }
@@ -34,6 +34,16 @@ export {
   type Problem,
 } from './errors.ts'
 export {
+  type CreateInviteOptions,
+  createInvite,
+  type Device,
+  type Invite,
+  type ListDevicesOptions,
+  listDevices,
+  type RevokeDeviceOptions,
+  revokeDevice,
+} from './operators.ts'
+export {
   type AskQueryOptions,
   askQuery,
   getQueryStatus,
@@ -51,6 +61,7 @@ export {
   getEventStatus,
   type ReadAuditOptions,
   readAudit,
+  type SenderOptions,
   type WaitForEventOptions,
   waitForEvent,
 } from './sdk.ts'

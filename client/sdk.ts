@@ -21,11 +21,9 @@ import { DEFAULT_RETRY, type EdgeConnection, type RetryOptions, sendSigned } fro
 import { ClientConfigError, EventValidationError, EventWaitTimeoutError } from './errors.ts'
 
 /** Where the edge is and who is talking to it; every call takes these. */
-export interface EdgeOptions {
+export interface SenderOptions {
   /** Base URL of the edge, e.g. `https://serf-edge.example.workers.dev` (a path prefix is kept). */
   edgeUrl: string | URL
-  /** Target cluster id, as configured at the edge. */
-  cluster: string
   /** Sender id: the edge verifies with this sender's keys and applies its scope. */
   sender: string
   /**
@@ -41,6 +39,12 @@ export interface EdgeOptions {
   retry?: RetryOptions
   /** Budget of one HTTP attempt (default 30 s). */
   requestTimeoutMs?: number
+}
+
+/** {@link SenderOptions} and the cluster a call is about: what every cluster call takes. */
+export interface EdgeOptions extends SenderOptions {
+  /** Target cluster id, as configured at the edge. */
+  cluster: string
 }
 
 /** Options of {@link fireEvent}: `serf event [-coalesce] name [payload]`, plus where to send it. */
@@ -207,7 +211,7 @@ function eventBody({ cluster, name, payload, coalesce }: FireEventOptions): stri
 }
 
 /** Signing keys, fetch and retry policy of `options`, for every request of one call. */
-export async function connect(options: EdgeOptions): Promise<EdgeConnection> {
+export async function connect(options: SenderOptions): Promise<EdgeConnection> {
   if (!options.sender) throw new ClientConfigError('a sender id is required')
   const texts = (typeof options.key === 'string' ? [options.key] : options.key)
     .flatMap((text) => text.split(/[\s,]+/))
@@ -230,6 +234,11 @@ export function clusterUrl({ edgeUrl, cluster }: EdgeOptions, rest: string): URL
       `cluster "${cluster}" is not a cluster id (lower-case letters, digits, - and _; at most 63)`,
     )
   }
+  return edgeApiUrl(edgeUrl, `clusters/${cluster}/${rest}`)
+}
+
+/** The URL of `rest` under the edge's API, `v1/{rest}`, below any path prefix of `edgeUrl`. */
+export function edgeApiUrl(edgeUrl: string | URL, rest: string): URL {
   let base: URL
   try {
     base = new URL(edgeUrl)
@@ -240,7 +249,7 @@ export function clusterUrl({ edgeUrl, cluster }: EdgeOptions, rest: string): URL
     throw new ClientConfigError(`edge URL "${base.href}" must be http(s)`)
   }
   if (!base.pathname.endsWith('/')) base.pathname += '/'
-  return new URL(`v1/clusters/${cluster}/${rest}`, base)
+  return new URL(`v1/${rest}`, base)
 }
 
 // Header values cannot carry spaces or control characters; the signed content joins on '.'.

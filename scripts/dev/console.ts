@@ -53,6 +53,11 @@ export class DevConsole {
     this.#out.write(`${lines.join('\n')}\n`)
   }
 
+  /** Whether the output is a terminal that takes colour. */
+  get color(): boolean {
+    return this.#out.isTTY === true && this.#out.hasColors()
+  }
+
   /** `text` styled when the output is a terminal that takes colour, else as is. */
   style(format: Style, text: string): string {
     return styleText(format, text, { stream: this.#out })

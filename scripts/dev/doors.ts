@@ -2,12 +2,14 @@
  * The development apps `npm start` configures so each door can be tried on one machine: a Slack
  * app (team T0DEV, user U0DEV may fire anything on cluster dev; `danger-*` asks for a
  * confirmation click), a Discord application with a generated Ed25519 pair, and a GitHub hook
- * that fires `deploy` with the commit SHA on a push to main. The edge's side goes into
- * `.dev.vars`; the signing side into `.serf-edge/dev.env`. Follow-ups of the development apps
- * go to loopback only, never to a real platform.
+ * that fires `deploy` with the commit SHA on a push to main, and the on-call page's development
+ * operators (operators.ts). The edge's side goes into `.dev.vars`; the signing side into
+ * `.serf-edge/dev.env`. Follow-ups of the development apps go to loopback only, never to a real
+ * platform.
  */
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
 import { DEV_CLUSTER, DevSetupError } from './config.ts'
+import { DEV_OPERATORS } from './operators.ts'
 
 /** Ids the development apps accept; README's recipes use them as defaults. */
 export const DEV_DOOR_IDS = {
@@ -26,7 +28,7 @@ const devGrants = (user: string) => [
   { users: [user], clusters: [DEV_CLUSTER], events: ['*'], queries: ['*'], confirm: ['danger-*'] },
 ]
 
-/** The apps, as JSON vars for `.dev.vars`. */
+/** The apps and the page's operators, as JSON vars for `.dev.vars`. */
 export const DEV_DOOR_APPS: Record<string, string> = {
   SLACK_APPS: JSON.stringify({
     dev: {
@@ -51,6 +53,7 @@ export const DEV_DOOR_APPS: Record<string, string> = {
       rules: [{ event: 'push', ref: 'refs/heads/main', cluster: DEV_CLUSTER, name: 'deploy', payload: '{{after}}' }],
     },
   }),
+  OPERATORS: DEV_OPERATORS,
 }
 
 /** The signing side of each development door, as the README's recipes read it. */

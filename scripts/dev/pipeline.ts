@@ -16,6 +16,7 @@ import { edgeAnswers, spawnWranglerDev } from '../harness/wrangler.ts'
 import { DEV_CLUSTER, type DevConfig, type DevPaths, DevSetupError, devPaths } from './config.ts'
 import { bridgeLine, type DevConsole, serfAgentLine, userEventLine, wranglerLine } from './console.ts'
 import { type DevKeys, ensureDevKeys, writeToolsEnv } from './keys.ts'
+import { DEV_OPERATOR, devPage, devPageOrigin } from './operators.ts'
 import { type DevRunning, readyMessage } from './ready.ts'
 import { describeAgent, EventFeed, installHint, planDevAgent, prepareDevAgent } from './serf-agent.ts'
 
@@ -68,8 +69,10 @@ export class DevPipeline {
       this.#out.line('serf', 'Until then the edge runs alone: events are queued, and delivered once a bridge runs.')
     }
     if (agent !== 'none') await this.#startBridge(edgeUrl, keys)
-    const running: DevRunning = { edgeUrl, agent, rpcAddr, metricsUrl: this.#metricsUrl }
-    this.#out.block(readyMessage(running, this.#config, this.#bridgeRole, (s, t) => this.#out.style(s, t)))
+    const page = await devPage(edgeUrl, port, keys.senderKey)
+    if (page.error) this.#out.line('edge', `no invite for operator ${DEV_OPERATOR}: ${page.error}`, 'warn')
+    const running: DevRunning = { edgeUrl, agent, rpcAddr, metricsUrl: this.#metricsUrl, page }
+    this.#out.block(readyMessage(running, this.#config, this.#bridgeRole, this.#out))
     return running
   }
 
@@ -116,6 +119,8 @@ export class DevPipeline {
         root,
         port,
         persistTo: this.#paths.edgeState,
+        // Invites point at the page on localhost, where WebAuthn works; the port may change between runs.
+        vars: { PAGE_ORIGIN: devPageOrigin(port) },
         env,
         onLine: (line) => this.#out.shown('edge', wranglerLine(line)),
       }),

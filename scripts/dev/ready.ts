@@ -1,8 +1,10 @@
 /** The message `npm start` prints once everything answers: what runs where, and what to type. */
 import { realpathSync } from 'node:fs'
+import { qrCode } from '../../client/cli-operators.ts'
 import { DEV_CLUSTER, DEV_NODE, type DevConfig } from './config.ts'
 import type { DevConsole } from './console.ts'
 import { DEV_DOOR_IDS } from './doors.ts'
+import { DEV_APPROVER, DEV_OPERATOR, type DevPage } from './operators.ts'
 import { shellQuote } from './serf-agent.ts'
 
 /** What runs once `npm start` is up: what the ready message describes. */
@@ -12,6 +14,8 @@ export interface DevRunning {
   agent: 'dev' | 'existing' | 'none'
   rpcAddr: string
   metricsUrl: string | undefined
+  /** The on-call page, and an invite for the development operator. */
+  page: DevPage
 }
 
 /** The env file the printed commands read, relative to the repository. */
@@ -24,16 +28,22 @@ export const TOOLS_ENV = '.serf-edge/dev.env'
  * // → 'node --env-file=.serf-edge/dev.env client/cli.ts event -wait deploy v1'
  */
 export function firstEventCommand(config: DevConfig, wait: boolean): string {
+  return cliCommand(config, `event ${wait ? '-wait ' : ''}deploy v1`)
+}
+
+/** `serf-edge <args>` with the development keys, runnable from where `npm start` was typed. */
+function cliCommand(config: DevConfig, args: string): string {
   const cd = samePath(config.shellCwd, config.root) ? '' : `cd ${shellQuote(config.root)} && `
-  return `${cd}node --env-file=${TOOLS_ENV} client/cli.ts event ${wait ? '-wait ' : ''}deploy v1`
+  return `${cd}node --env-file=${TOOLS_ENV} client/cli.ts ${args}`
 }
 
 export function readyMessage(
   running: DevRunning,
   config: DevConfig,
   bridgeRole: 'active' | 'standby' | undefined,
-  style: DevConsole['style'],
+  out: Pick<DevConsole, 'style' | 'color'>,
 ): string[] {
+  const style = (format: Parameters<DevConsole['style']>[0], text: string) => out.style(format, text)
   const rule = style('dim', '─'.repeat(78))
   const row = (what: string, text: string) => `  ${style('bold', what.padEnd(7))} ${text}`
   const delivering = running.agent !== 'none'
@@ -63,6 +73,7 @@ export function readyMessage(
     ),
     `          Discord ${running.edgeUrl}/v1/discord/dev/interactions, GitHub ${running.edgeUrl}/v1/github/dev`,
     `          try them with the README's recipes after: set -a; . ${TOOLS_ENV}; set +a`,
+    ...pageRows(running.page, config, out, row),
     '',
     'Fire a first event, from another terminal:',
     '',
@@ -72,6 +83,36 @@ export function readyMessage(
       ? ['It prints the event id, then "delivered" once Serf has it.']
       : ['It stays queued until a bridge runs. Its status, by the id it prints:', `  ${status}`]),
     rule,
+  ]
+}
+
+/** The on-call page: where it is, the invite for the development operator, and its QR code. */
+function pageRows(
+  page: DevPage,
+  config: DevConfig,
+  out: Pick<DevConsole, 'color'>,
+  row: (what: string, text: string) => string,
+): string[] {
+  const indent = ' '.repeat(10)
+  const another =
+    `${indent}more invites: ${cliCommand(config, `invite -operator=${DEV_OPERATOR}`)}\n` +
+    `${indent}(or -operator=${DEV_APPROVER}, who approves "Deploy main", in a second browser profile)`
+  const head = row(
+    'page',
+    `${page.url}  (on-call page; operator ${DEV_OPERATOR}, 3 quick actions on cluster ${DEV_CLUSTER})`,
+  )
+  if (!page.invite) return [head, `${indent}no invite could be made (see above); once the edge allows it:`, another]
+  const until = page.invite.expiresAt.replace(/\.\d+Z$/, 'Z')
+  return [
+    head,
+    `${indent}enrol a browser with this invite, once, until ${until}:`,
+    `${indent}${page.invite.url}`,
+    `${indent}no phone needed: a desktop browser's passkey works, or DevTools' WebAuthn virtual authenticator`,
+    ...qrCode(page.invite.url, { color: out.color })
+      .split('\n')
+      .map((line) => `${indent}${line}`),
+    `${indent}(the code is for a phone that reaches this machine as localhost, e.g. adb reverse tcp:${config.port} tcp:${config.port})`,
+    another,
   ]
 }
 

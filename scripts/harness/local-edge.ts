@@ -24,7 +24,15 @@ export interface EdgeOptions {
    */
   senders?: Record<
     string,
-    { clusters: string[] | '*'; events?: string[]; queries?: string[]; audit?: string[] | '*'; verifyKey?: string }
+    {
+      clusters: string[] | '*'
+      events?: string[]
+      queries?: string[]
+      audit?: string[] | '*'
+      /** Operators of the on-call page whose invites and devices it manages. */
+      operators?: string[] | '*'
+      verifyKey?: string
+    }
   >
   /** More vars and secrets for the Worker (a door's section, its signing secret), as text. */
   vars?: Record<string, string>

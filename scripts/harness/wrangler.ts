@@ -18,6 +18,8 @@ export interface WranglerDevOptions {
   root?: string
   /** Vars and secrets in `.env` format; without it wrangler reads `.dev.vars` in `root`. */
   envFile?: string
+  /** Plain-text vars given on the command line (`--var`): they win over wrangler.toml and env files. */
+  vars?: Record<string, string>
   /** Give a free one when several run at once: each wants its own (default 9229). */
   inspectorPort?: number
   logLevel?: 'debug' | 'info' | 'log' | 'warn' | 'error'
@@ -39,6 +41,7 @@ export function spawnWranglerDev(options: WranglerDevOptions): OwnedProcess {
     `--persist-to=${options.persistTo}`,
     '--show-interactive-dev-session=false',
     ...(options.envFile ? [`--env-file=${options.envFile}`] : []),
+    ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
     ...(options.inspectorPort ? [`--inspector-port=${options.inspectorPort}`] : []),
     ...(options.logLevel ? [`--log-level=${options.logLevel}`] : []),
   ]

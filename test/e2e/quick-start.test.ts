@@ -93,6 +93,18 @@ describe('npm start runs the whole pipeline on one machine', () => {
     expect(run.output).toMatch(
       /doors +Slack http:\/\/127\.0\.0\.1:\d+\/v1\/slack\/dev\/commands \(team T0DEV, user U0DEV\)/,
     )
+    // The on-call page: its URL on localhost (WebAuthn refuses IP hosts) and an invite for operator dev that answers.
+    expect(run.output).toMatch(new RegExp(`^  page +http://localhost:${port}/app/ `, 'm'))
+    const link = new RegExp(`^ +(http://localhost:${port}/app/#invite=(\\S+))$`, 'm').exec(run.output)
+    expect(link, 'an invite link in the output').not.toBeNull()
+    const enrol = await fetch(`http://127.0.0.1:${port}/app/api/enrol/options`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ invite: link![2] }),
+    })
+    expect(enrol.status).toBe(200)
+    expect(await enrol.json()).toMatchObject({ operator: 'dev', options: { rp: { id: 'localhost' } } })
+
     const tools = parseEnv(await readFile(join(dir, '.serf-edge/dev.env'), 'utf8'))
     const sha = 'c0ffee'.repeat(6).slice(0, 40)
     for (const [recipe, args] of [
@@ -135,6 +147,8 @@ describe('npm start runs the whole pipeline on one machine', () => {
     const rpcAddr = `127.0.0.1:${await freePort()}`
     // Only node on PATH; `node scripts/dev.ts` is what `npm start` execs.
     const env = cleanEnv({ PORT: String(port), SERF_RPC_ADDR: rpcAddr, PATH: NODE_DIR })
+    // What `npm start` does before it execs scripts/dev.ts: the edge serves the page from page/dist.
+    await sh(process.execPath, ['scripts/build-page.ts'], { cwd: dir, env })
     const run = new GroupRun(process.execPath, ['scripts/dev.ts'], { cwd: dir, env })
     const tracked = { run, pgids: [] as number[] }
     runs.push(tracked)
@@ -178,6 +192,7 @@ describe('development keys are generated only where they are missing', () => {
     expect(first.keys.senderKey).not.toBe(first.keys.bridgeKey)
     // The development doors: their apps and the edge's side of their secrets.
     expect(JSON.parse(vars.SLACK_APPS!).dev.teams).toEqual(['T0DEV'])
+    expect(Object.keys(JSON.parse(vars.OPERATORS!))).toEqual(['dev', 'dev-approver'])
     expect(vars.SLACK_SIGNING_SECRET_DEV).toBe(first.keys.doors.SLACK_SIGNING_SECRET)
     expect(vars.GITHUB_WEBHOOK_SECRET_DEV).toBe(first.keys.doors.GITHUB_WEBHOOK_SECRET)
     const seed = Buffer.from(first.keys.doors.DISCORD_PRIVATE_KEY, 'base64')
@@ -207,6 +222,7 @@ describe('development keys are generated only where they are missing', () => {
       'SLACK_APPS',
       'DISCORD_APPS',
       'GITHUB_HOOKS',
+      'OPERATORS',
       'SLACK_SIGNING_SECRET_DEV',
       'GITHUB_WEBHOOK_SECRET_DEV',
       'DISCORD_PUBLIC_KEY_DEV',
