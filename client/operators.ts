@@ -4,35 +4,12 @@
  * `operators` permission for the operator concerned.
  */
 import { z } from 'zod'
+import { type Device, deviceSchema, type Invite, inviteSchema } from '../protocol/page.ts'
 import { sendSigned } from './edge-request.ts'
 import { ClientConfigError } from './errors.ts'
 import { connect, edgeApiUrl, type SenderOptions } from './sdk.ts'
 
-/** An enrolled device: one passkey of one operator. */
-export const deviceSchema = z.object({
-  /** `dev_…`: what `revokeDevice` takes. */
-  id: z.string(),
-  operator: z.string(),
-  /** The name given at enrolment, e.g. "Alice's Pixel". */
-  name: z.string(),
-  /** The WebAuthn credential id (base64url), as the audit trail names it (`passkey:<id>`). */
-  credentialId: z.string(),
-  createdAt: z.string(),
-  /** When it last signed something; null before its first use. */
-  lastUsedAt: z.string().nullable(),
-  /** Present once revoked: from then on the edge refuses it. */
-  revokedAt: z.string().optional(),
-})
-export type Device = z.infer<typeof deviceSchema>
-
-/** A one-time enrolment link for an operator's device. */
-export const inviteSchema = z.object({
-  operator: z.string(),
-  /** `<page origin>/app/#invite=<token>`: the token rides in the fragment, never sent in a URL. */
-  url: z.string(),
-  expiresAt: z.string(),
-})
-export type Invite = z.infer<typeof inviteSchema>
+export { type Device, deviceSchema, type Invite, inviteSchema }
 
 // Fields a newer edge adds to its answers reach the SDK's caller instead of being dropped.
 const looseDevice = deviceSchema.loose()

@@ -8,18 +8,10 @@
  * once. The Worker verifies signatures; this object decides what a verified assertion may do.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { PageEvent } from '../../protocol/page.ts'
+import type { Device, PageEvent } from '../../protocol/page.ts'
 
 /** A device as the admin API lists it. */
-export interface DeviceView {
-  id: string
-  operator: string
-  name: string
-  credentialId: string
-  createdAt: string
-  lastUsedAt: string | null
-  revokedAt?: string
-}
+export type DeviceView = Device
 
 /** A stored passkey, for verifying an assertion. */
 export interface StoredCredential {

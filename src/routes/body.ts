@@ -15,6 +15,28 @@ export function invalidProblem(type: ProblemType, issues: readonly z.core.$ZodIs
   return new ProblemError(type, errors.map((e) => `${e.field}: ${e.message}`).join('; '), { extensions: { errors } })
 }
 
+/**
+ * The request body, parsed as JSON.
+ * @throws {ProblemError} malformed-json
+ */
+export async function jsonBody(c: Context): Promise<unknown> {
+  try {
+    return await c.req.json()
+  } catch (cause) {
+    throw new ProblemError('malformed-json', 'request body is not valid JSON', { cause })
+  }
+}
+
+/**
+ * The request's JSON body, validated by `schema`.
+ * @throws {ProblemError} malformed-json, invalid-request
+ */
+export async function readJson<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  const parsed = schema.safeParse(await jsonBody(c))
+  if (!parsed.success) throw invalidProblem('invalid-request', parsed.error.issues)
+  return parsed.data
+}
+
 /** A validator hook that throws {@link invalidProblem} on a schema failure. */
 export function invalidBody(type: ProblemType) {
   return (result: { success: boolean; error?: { issues: readonly z.core.$ZodIssue[] } }) => {
@@ -35,12 +57,7 @@ export async function readAttempt<T extends { cluster: string; name: string }>(
   cluster: ClusterSettings,
   principal: Principal,
 ): Promise<T> {
-  let json: unknown
-  try {
-    json = await c.req.json()
-  } catch (cause) {
-    throw new ProblemError('malformed-json', 'request body is not valid JSON', { cause })
-  }
+  const json = await jsonBody(c)
   const parsed = schema.safeParse(json)
   if (!parsed.success) {
     const name = (json as { name?: unknown } | null)?.name

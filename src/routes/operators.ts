@@ -12,7 +12,7 @@ import { pageParty, randomToken } from '../doors/page/session.ts'
 import type { AppEnv } from '../env.ts'
 import { directoryOf } from '../operators/directory.ts'
 import { ProblemError } from '../problem.ts'
-import { invalidProblem } from './body.ts'
+import { readJson } from './body.ts'
 import { limitBody, requireJson, sender } from './middleware.ts'
 
 export const operatorRoutes = new Hono<AppEnv>()
@@ -21,7 +21,7 @@ const emptyBody = z.strictObject({})
 
 operatorRoutes.post('/:operator/invites', limitBody, requireJson, sender, async (c) => {
   const operator = manageable(c, c.req.param('operator'))
-  await emptyObject(c)
+  await readJson(c, emptyBody)
   const token = randomToken()
   const expiresAt = Date.now() + INVITE_TTL_MS
   await directoryOf(c.env).createInvite(operator, await sha256Hex(token), expiresAt)
@@ -39,7 +39,7 @@ operatorRoutes.get('/devices', sender, async (c) => {
 })
 
 operatorRoutes.post('/devices/:id/revoke', limitBody, requireJson, sender, async (c) => {
-  await emptyObject(c)
+  await readJson(c, emptyBody)
   const id = c.req.param('id')
   const directory = directoryOf(c.env)
   const device = (await directory.devices()).find((d) => d.id === id)
@@ -62,15 +62,4 @@ function manageable(c: import('hono').Context<AppEnv>, operator: string): string
     throw new ProblemError('forbidden', `sender "${who.id}" may not manage operator "${operator}"`)
   }
   return operator
-}
-
-async function emptyObject(c: import('hono').Context<AppEnv>): Promise<void> {
-  let json: unknown
-  try {
-    json = await c.req.json()
-  } catch (cause) {
-    throw new ProblemError('malformed-json', 'request body is not valid JSON', { cause })
-  }
-  const parsed = emptyBody.safeParse(json)
-  if (!parsed.success) throw invalidProblem('invalid-request', parsed.error.issues)
 }

@@ -5,7 +5,7 @@
  */
 import { exports } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import type { Me } from '../../protocol/page.ts'
+import type { Device, Me } from '../../protocol/page.ts'
 import { type Algorithm, type CreationOptions, type RequestOptions, SoftAuthenticator } from './authenticator.ts'
 import { pageActions } from './bindings/page.ts'
 import { EDGE, get, post, problem } from './helpers.ts'
@@ -21,16 +21,6 @@ import {
   setCookie,
   signIn,
 } from './page-requests.ts'
-
-type Device = {
-  id: string
-  operator: string
-  name: string
-  credentialId: string
-  createdAt: string
-  lastUsedAt: string | null
-  revokedAt?: string
-}
 
 const devices = async (query = '') =>
   (await expectJson<{ devices: Device[] }>(await get(`/v1/operators/devices${query}`), 200)).devices

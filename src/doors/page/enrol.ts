@@ -8,7 +8,7 @@ import { fromBase64Url, fromUtf8, sha256Hex, toBase64Url, utf8 } from '../../../
 import { ACTION_NONCE_TTL_MS } from '../../../protocol/page.ts'
 import { directoryOf } from '../../operators/directory.ts'
 import { ProblemError } from '../../problem.ts'
-import { readJson } from './body.ts'
+import { readJson } from '../../routes/body.ts'
 import { endSession, type PageEnv, pageParty, randomToken, startSession } from './session.ts'
 import {
   type AuthenticationResponseJSON,
