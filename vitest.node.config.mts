@@ -9,6 +9,7 @@ export default defineConfig({
       'test/client/**/*.test.ts',
       'test/protocol/**/*.test.ts',
       'test/bench/**/*.test.ts',
+      'test/browser/**/*.test.ts',
     ],
     pool: 'forks',
     // Two cores: real serf agents and workerd are heavy, run one test file at a time.
