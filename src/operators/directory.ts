@@ -55,6 +55,7 @@ export interface Session {
 /** An event that waits for a second operator's signed approval. */
 export interface Approval {
   id: string
+  /** The operator who asked (an operator id, not a principal). */
   requester: string
   requesterCredential: string
   action: string

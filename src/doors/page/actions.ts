@@ -170,7 +170,7 @@ async function resolve(
 
   if (body.approval !== undefined) {
     const approval = await directoryOf(c.env).approval(body.approval)
-    if (!approval || !approval.approvers.includes(operator.id) || approval.requester === operator.id) {
+    if (!approval?.approvers.includes(operator.id) || approval.requester === operator.id) {
       throw new ProblemError(
         'unknown-approval',
         `no approval request "${body.approval}" waits for operator "${operator.id}"`,
@@ -179,7 +179,7 @@ async function resolve(
     if (JSON.stringify(approval.event) !== JSON.stringify(pageEventSchema.parse(body.event))) {
       return refuse(new ProblemError('invalid-event', 'the event differs from the one waiting for approval'))
     }
-    const requester = config.page.operators.get(approval.requester.replace(/^page:/, ''))
+    const requester = config.page.operators.get(approval.requester)
     if (!requester) throw new ProblemError('forbidden', `operator "${approval.requester}" is no longer configured`)
     return {
       cluster,
@@ -238,7 +238,7 @@ async function openApproval(c: Context<PageEnv>, resolved: Resolved, event: Page
   const action = resolved.action!
   const approval: Approval = {
     id: `apr_${randomToken().slice(0, 20)}`,
-    requester: resolved.principal.id,
+    requester: c.get('operator').id,
     requesterCredential: channel,
     action: action.id,
     label: action.label,
