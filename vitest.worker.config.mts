@@ -42,6 +42,8 @@ const ownQueues = [
   'query-lease',
   'query-members',
   'query-timeout-bound',
+  // test/worker/wake-latency.bench.ts (bench/wake-latency.config.mts)
+  'wake-bench',
 ]
 
 const clusters = {
