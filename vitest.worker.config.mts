@@ -43,6 +43,15 @@ const ownQueues = [
   'query-lease',
   'query-members',
   'query-timeout-bound',
+  // test/worker/long-poll-sleep.test.ts
+  'sleep-evict',
+  'sleep-idle',
+  'sleep-restart',
+  'sleep-queries',
+  'sleep-race',
+  'sleep-answer',
+  // test/worker/wake-latency.bench.ts (bench/wake-latency.config.mts)
+  'wake-bench',
 ]
 
 const clusters = {

@@ -41,6 +41,8 @@ export function reportView({ options: o, results: r }: SavedRun, context: Report
     queue: queueView(r, context.separateQueueRun),
     charts: context.charts,
     thisRun: o.argv.length > 0,
+    /** docs/BENCHMARKS.md, not a separate run's report: it carries the figures measured apart. */
+    mainReport: context.prefix === 'bench',
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * Turns one run's results into docs/BENCHMARKS.md, SVG charts beside it and the raw numbers as
  * JSON. The words are bench/report.md.tmpl; the values it prints come from report-view.ts and
- * report-figures.ts, every verdict from report-verdicts.ts: nothing in the report is typed by hand.
+ * report-figures.ts, every verdict from report-verdicts.ts: nothing in the report is typed by hand,
+ * except the idle-cluster section of docs/BENCHMARKS.md, measured apart (wake-latency.config.mts)
+ * and priced from Cloudflare's published prices.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'

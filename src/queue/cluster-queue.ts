@@ -2,8 +2,10 @@
  * `ClusterQueue`: one Durable Object per cluster, the single owner of that cluster's state in
  * SQLite storage: the event log (event-log.ts), the bridge lease (lease.ts), the audit trail,
  * confirmations, follow-ups, the query lane and the members snapshot, each in a module of its
- * own. This class keeps the long-poll waiters, the alarm, and the transactions that span them.
- * Only the holder of the current lease token can settle events (fencing).
+ * own. This class answers the bridge's waiting long-polls (wake-socket.ts), keeps the alarm, and
+ * runs the transactions that span those modules. It holds nothing in memory between requests,
+ * so it can hibernate while a bridge waits. Only the holder of the current lease token can
+ * settle events (fencing).
  */
 import { DurableObject } from 'cloudflare:workers'
 import type { AuditPage } from '../../protocol/audit.ts'
@@ -26,6 +28,7 @@ import {
   serfDefaultTimeoutBoundMs,
 } from './query-lane.ts'
 import { SCHEMA } from './schema.ts'
+import { acceptWait, answerWaiting, type EventsWait, readWait } from './wake-socket.ts'
 
 /** What the worker hands to {@link ClusterQueue.append}. */
 export interface AppendInput {
@@ -52,7 +55,6 @@ export interface PollInput {
   bridgeId: string
   after: number
   limit: number
-  waitMs: number
 }
 
 export type PollResult =
@@ -86,7 +88,6 @@ export class ClusterQueue extends DurableObject {
   #followups: FollowupStore
   #queries: QueryLane
   #members: MembersStore
-  #waiters = new Set<() => void>()
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never)
@@ -121,7 +122,8 @@ export class ClusterQueue extends DurableObject {
       if (input.followup) this.#followups.add(id, input.followup)
       return this.#events.insert({ id, ...input }, now)
     })
-    this.#wakeWaiters()
+    // Answered in this turn, a waiting poll's lease renewal and hand-out join the append's commit.
+    answerWaiting<EventsWait>(this.ctx, 'events', (wait) => this.#poll({ settings: input.settings, ...wait }))
     await this.#ensureAlarm(now)
     return { kind: 'accepted', accepted: this.#accepted(input.settings, { id, seq }), replayed: false }
   }
@@ -173,24 +175,11 @@ export class ClusterQueue extends DurableObject {
   }
 
   /**
-   * Hand queued events above `after` to the lease holder, granting or renewing the lease.
-   * With nothing queued, wait until an append wakes us or `waitMs` passes (an empty page).
+   * Hand queued events above `after` to the lease holder, granting or renewing the lease. Never
+   * waits: with nothing queued, the Worker waits (wake-socket.ts) and the next append answers it.
    */
   async poll(input: PollInput): Promise<PollResult> {
-    const settings = input.settings
-    this.#remember(settings)
-    let lease = this.#lease.acquire(input.bridgeId, settings.leaseTtlMs, Date.now())
-    if (!('token' in lease)) return lease
-    let events = this.#handOut(settings, input.after, input.limit)
-    if (events.length === 0 && input.waitMs > 0) {
-      // A lease shorter than the wait would lapse under a waiting holder; keep it alive.
-      await this.#wait(Math.min(input.waitMs, settings.leaseTtlMs / 2))
-      lease = this.#lease.acquire(input.bridgeId, settings.leaseTtlMs, Date.now())
-      if (!('token' in lease)) return lease
-      events = this.#handOut(settings, input.after, input.limit)
-    }
-    const settledThrough = this.#events.settledThrough()
-    return { kind: 'events', lease, events, settledThrough, backlog: this.#events.queuedCount() }
+    return this.#poll(input)
   }
 
   /** Settle every queued event up to `through`: delivered, or rejected with Serf's text. */
@@ -232,6 +221,7 @@ export class ClusterQueue extends DurableObject {
       if (submitted.kind === 'accepted' && input.followup) this.#followups.add(submitted.accepted.id, input.followup)
       return submitted
     })
+    if (result.kind === 'accepted' && !result.replayed) answerWaiting(this.ctx, 'queries', () => null)
     await this.#ensureAlarm(ctx.now)
     await this.#alarmByQueryDeadline(ctx)
     return result
@@ -242,21 +232,28 @@ export class ClusterQueue extends DurableObject {
     return this.#queries.status(settings.id, id, sender, this.#laneContext())
   }
 
-  /** Hand queued queries to the lease holder; with none, wait until one is queued or `waitMs` passes. */
-  async pollQueries(
-    input: FencedInput & { waitMs: number },
-  ): Promise<LeaseLost | { kind: 'queries'; queries: QueryTask[] }> {
+  /**
+   * Hand queued queries to the lease holder. Never waits: with none, the Worker waits
+   * (wake-socket.ts) until a query is asked, then polls again.
+   */
+  async pollQueries(input: FencedInput): Promise<LeaseLost | { kind: 'queries'; queries: QueryTask[] }> {
     this.#remember(input.settings)
-    let queries: QueryTask[] = []
-    for (const wait of [0, input.waitMs]) {
-      if (wait > 0) await this.#queries.wait(wait)
-      const lost = this.#fence(input.leaseToken)
-      if (lost) return lost
-      queries = this.#queries.handOut(input.bridgeId, input.leaseToken, this.#laneContext())
-      if (queries.length > 0) break
-    }
+    const lost = this.#fence(input.leaseToken)
+    if (lost) return lost
+    const queries = this.#queries.handOut(input.bridgeId, input.leaseToken, this.#laneContext())
     if (queries.length > 0) await this.#alarmByQueryDeadline(this.#laneContext())
     return { kind: 'queries', queries }
+  }
+
+  /**
+   * A Worker holding a bridge's long-poll asks to be answered when there is something for it
+   * (wake-socket.ts): accept its socket, or, when there is something already, let it poll now.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const wait = readWait(request)
+    if (!wait) return new Response(null, { status: 404 })
+    const ready = wait.lane === 'events' ? this.#events.queuedAbove(wait.after) : this.#queries.anyQueued
+    return acceptWait(this.ctx, wait, ready)
   }
 
   /** Store records the lease holder relayed from Serf's stream for a running query. */
@@ -319,6 +316,16 @@ export class ClusterQueue extends DurableObject {
     return { id: row.id, cluster: settings.id, sequence: row.seq, status: 'queued' }
   }
 
+  #poll(input: PollInput): PollResult {
+    const settings = input.settings
+    this.#remember(settings)
+    const lease = this.#lease.acquire(input.bridgeId, settings.leaseTtlMs, Date.now())
+    if (!('token' in lease)) return lease
+    const events = this.#handOut(settings, input.after, input.limit)
+    const settledThrough = this.#events.settledThrough()
+    return { kind: 'events', lease, events, settledThrough, backlog: this.#events.queuedCount() }
+  }
+
   #handOut(settings: ClusterSettings, after: number, limit: number): QueuedEvent[] {
     const now = Date.now()
     this.#expireStale(settings, now)
@@ -327,22 +334,6 @@ export class ClusterQueue extends DurableObject {
 
   #expireStale(settings: ClusterSettings, now: number): void {
     this.#events.expireQueuedBefore(now - settings.maxEventAgeMs, now)
-  }
-
-  #wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        this.#waiters.delete(done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      this.#waiters.add(done)
-    })
-  }
-
-  #wakeWaiters(): void {
-    for (const wake of [...this.#waiters]) wake()
   }
 
   #fence(token: number): LeaseLost | null {

@@ -97,6 +97,11 @@ export class EventLog {
     }))
   }
 
+  /** Whether any queued event is above `after`: what a poll from `after` would hand out. */
+  queuedAbove(after: number): boolean {
+    return this.#sql.exec(`SELECT 1 FROM events WHERE state = 'queued' AND seq > ? LIMIT 1`, after).toArray().length > 0
+  }
+
   /** Expire what was queued before `before` and is still undelivered. */
   expireQueuedBefore(before: number, now: number): void {
     this.#sql.exec(

@@ -79,7 +79,6 @@ export type RecordsResult =
 export class QueryLane {
   readonly #sql: SqlStorage
   readonly #audit: AuditLog
-  readonly #waiters = new Set<() => void>()
 
   constructor(sql: SqlStorage, audit: AuditLog) {
     this.#sql = sql
@@ -137,7 +136,6 @@ export class QueryLane {
       ctx.now,
     )
     this.#audit.record({ ...attempt, decision: 'queued', eventId: id }, ctx.now)
-    for (const wake of [...this.#waiters]) wake()
     return { kind: 'accepted', accepted: { id, cluster, state: 'queued' }, replayed: false }
   }
 
@@ -261,6 +259,11 @@ export class QueryLane {
     this.#sql.exec(`DELETE FROM queries WHERE id IN (${old})`, before)
   }
 
+  /** Whether a query waits for a bridge's query poll. */
+  get anyQueued(): boolean {
+    return this.#sql.exec(`SELECT 1 FROM queries WHERE state = 'queued' LIMIT 1`).toArray().length > 0
+  }
+
   /** Whether anything is left to settle or prune later. */
   get empty(): boolean {
     return this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM (SELECT 1 FROM queries LIMIT 1)').one().n === 0
@@ -268,19 +271,6 @@ export class QueryLane {
 
   #finish(id: string, state: 'done' | 'expired' | 'failed', error: string | null, ctx: LaneContext): void {
     this.#sql.exec('UPDATE queries SET state = ?, finished_at = ?, error = ? WHERE id = ?', state, ctx.now, error, id)
-  }
-
-  /** Resolve when a query is queued or `ms` passes, whichever comes first. */
-  wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        this.#waiters.delete(done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      this.#waiters.add(done)
-    })
   }
 }
 

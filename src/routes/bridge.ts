@@ -12,6 +12,8 @@ import {
 } from '../../protocol/wire.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
+import type { PollResult } from '../queue/cluster-queue.ts'
+import { waitForAnswer } from '../queue/wake-socket.ts'
 import { invalidBody } from './body.ts'
 import { bridgeGuard, sameCluster } from './bridge-guard.ts'
 import { MAX_BODY_BYTES, queueOf } from './middleware.ts'
@@ -24,9 +26,18 @@ bridgeRoutes.post(
   ...guard,
   zValidator('json', pollRequestSchema, invalidBody('invalid-request')),
   async (c) => {
-    const body = c.req.valid('json')
+    const { waitMs, ...body } = c.req.valid('json')
     const settings = sameCluster(c, body.cluster)
-    const result = await queueOf(c, settings.id).poll({ settings, ...body })
+    const queue = queueOf(c, settings.id)
+    let result = await queue.poll({ settings, ...body })
+    if (result.kind === 'events' && result.events.length === 0 && waitMs > 0) {
+      // The Worker waits, not the object (wake-socket.ts). A lease shorter than the wait would
+      // lapse under a waiting holder; the answer after the wait renews it.
+      const wait = Math.min(waitMs, settings.leaseTtlMs / 2)
+      result =
+        (await waitForAnswer<PollResult>(queue, { lane: 'events', ...body }, wait)) ??
+        (await queue.poll({ settings, ...body }))
+    }
     if (result.kind === 'standby') {
       throw new ProblemError(
         'lease-held',

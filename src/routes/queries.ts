@@ -15,6 +15,7 @@ import { toSerfQuery } from '../../protocol/query-rules.ts'
 import { askQuery } from '../ask.ts'
 import type { AppEnv } from '../env.ts'
 import { ProblemError } from '../problem.ts'
+import { waitForAnswer } from '../queue/wake-socket.ts'
 import { invalidBody, readAttempt } from './body.ts'
 import { bridgeGuard, leaseLostProblem, sameCluster } from './bridge-guard.ts'
 import {
@@ -61,9 +62,15 @@ queryRoutes.post(
   ...bridgeGuard(MAX_BODY_BYTES),
   zValidator('json', queryPollRequestSchema, invalidBody('invalid-request')),
   async (c) => {
-    const body = c.req.valid('json')
+    const { waitMs, ...body } = c.req.valid('json')
     const settings = sameCluster(c, body.cluster)
-    const result = await queueOf(c, settings.id).pollQueries({ settings, ...body })
+    const queue = queueOf(c, settings.id)
+    let result = await queue.pollQueries({ settings, ...body })
+    if (result.kind === 'queries' && result.queries.length === 0 && waitMs > 0) {
+      // The Worker waits, not the object (wake-socket.ts).
+      await waitForAnswer(queue, { lane: 'queries' }, waitMs)
+      result = await queue.pollQueries({ settings, ...body })
+    }
     if (result.kind === 'lease-lost') throw leaseLostProblem(settings.id, body.leaseToken, result)
     return c.json({ queries: result.queries } satisfies QueryPollResponse)
   },
