@@ -125,8 +125,8 @@ export class AgentLink {
 
   /** The pacer's view of the agent. */
   async sample(): Promise<AgentSample> {
-    const { eventQueue, members, failed, left } = await this.#stats()
-    return { eventQueue, members, failed, left }
+    const { eventQueue, members, failed, left, encrypted } = await this.#stats()
+    return { eventQueue, members, failed, left, encrypted }
   }
 
   close(): Promise<void> {

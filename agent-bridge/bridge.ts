@@ -43,7 +43,7 @@ export interface BridgeOptions {
   pollWaitMs?: number
   /** Backoff after edge failures: first step and cap (defaults 500 ms, 30 s). */
   backoff?: Partial<BackoffPolicy>
-  pacing?: Omit<PacerOptions, 'onWait' | 'clock'>
+  pacing?: Omit<PacerOptions, 'onWait' | 'onPace' | 'clock'>
 }
 
 export { BridgeFatalError }
@@ -97,6 +97,8 @@ export class Bridge {
     )
     try {
       await this.#agent.connect()
+      // Log the pace at start; a failed read is retried with the first event (and reconnects there).
+      if (!this.#stopping) await this.#batch.readPace().catch(() => {})
       this.#queries.start()
       this.#members.start()
       while (!this.#stopping) {

@@ -15,6 +15,7 @@ import { MAX_POLL_WAIT_MS } from '../protocol/wire.ts'
 import { Bridge, BridgeFatalError } from './bridge.ts'
 import { CursorFileError, CursorStore } from './cursor-store.ts'
 import { EdgeClient } from './edge-client.ts'
+import { GOSSIP_PROFILES, type GossipProfile } from './gossip-limits.ts'
 import { BridgeMetrics, serveMetrics } from './metrics.ts'
 import { SerfRpcClient } from './serf-rpc.ts'
 
@@ -37,11 +38,15 @@ Options (each also from the environment variable shown):
   -bridge-id=NAME         This bridge's name in leases and logs                 SERF_EDGE_BRIDGE_ID
                           (default <hostname>-<pid>; must differ between bridges)
   -batch-size=N           Events per poll, 1..1000 (default 256)               SERF_EDGE_BATCH_SIZE
-  -max-rate=N             Most events per second into Serf (default 25; 0 = no  SERF_EDGE_MAX_RATE
-                          cap). Serf repairs a gossip miss only while the event
-                          is among the newest 512 at a push/pull (every 15 s
-                          with the local profile, 30 s lan), and handlers run
-                          one event at a time: stay below both
+  -gossip-profile=NAME    The agents' Serf -profile: lan (default), wan or    SERF_EDGE_GOSSIP_PROFILE
+                          local. With the live member count it sets the pace:
+                          90 % of the 512 events per push/pull interval that
+                          Serf can repair after a gossip miss (15.4/s lan,
+                          30.7/s local with 3 nodes; slower above 32 members
+                          and for events too large for gossip to carry)
+  -max-rate=N             Events/s instead of that pace (0 = no cap). Above   SERF_EDGE_MAX_RATE
+                          it, an event that gossip misses on a node may never
+                          reach it; and each node's handlers must keep up
   -max-event-queue=N      Pace so Serf's event queue stays under N (default    SERF_EDGE_MAX_EVENT_QUEUE
                           32, about one gossip packet)
   -poll-wait=DURATION     Long-poll wait (default and most ${formatDuration(MAX_POLL_WAIT_MS)})                SERF_EDGE_POLL_WAIT
@@ -66,6 +71,7 @@ const SPEC = {
   'max-event-queue': 'string',
   'poll-wait': 'string',
   'max-rate': 'string',
+  'gossip-profile': 'string',
   'metrics-addr': 'string',
   'log-level': 'string',
   help: 'boolean',
@@ -83,7 +89,9 @@ export interface BridgeConfig {
   bridgeId: string
   batchSize: number
   maxEventQueue: number
-  maxRate: number
+  gossipProfile: GossipProfile
+  /** Events per second instead of the cluster's pace (0 = no cap); null: the cluster's pace. */
+  maxRate: number | null
   pollWaitMs: number
   metricsAddr: string
   logLevel: string
@@ -126,6 +134,13 @@ export async function resolveConfig(
     })
   if (!keyText?.trim())
     throw new UsageError('-bridge-key or -bridge-key-file is required (or set SERF_EDGE_BRIDGE_KEY)')
+  const gossipProfile = pick('gossip-profile', 'SERF_EDGE_GOSSIP_PROFILE') || 'lan'
+  if (!isGossipProfile(gossipProfile))
+    throw new UsageError(`-gossip-profile must be one of ${GOSSIP_PROFILES.join(', ')}, got "${gossipProfile}"`)
+  const maxRateText = pick('max-rate', 'SERF_EDGE_MAX_RATE')
+  const maxRate = maxRateText ? Number(maxRateText) : null
+  if (maxRate !== null && !(maxRate >= 0 && maxRate <= 1_000_000))
+    throw new UsageError(`-max-rate must be a number of events per second from 0 to 1000000, got "${maxRateText}"`)
   let pollWaitMs = MAX_POLL_WAIT_MS
   const pollWait = pick('poll-wait', 'SERF_EDGE_POLL_WAIT')
   if (pollWait) {
@@ -147,11 +162,16 @@ export async function resolveConfig(
     bridgeId: pick('bridge-id', 'SERF_EDGE_BRIDGE_ID') || `${hostname()}-${process.pid}`,
     batchSize: int('batch-size', 'SERF_EDGE_BATCH_SIZE', 256, 1, 1000),
     maxEventQueue: int('max-event-queue', 'SERF_EDGE_MAX_EVENT_QUEUE', 32, 1, 400),
-    maxRate: int('max-rate', 'SERF_EDGE_MAX_RATE', 25, 0, 1_000_000),
+    gossipProfile,
+    maxRate,
     pollWaitMs: Math.min(pollWaitMs, MAX_POLL_WAIT_MS),
     metricsAddr: pick('metrics-addr', 'SERF_EDGE_METRICS_ADDR') ?? '127.0.0.1:9464',
     logLevel: pick('log-level', 'SERF_EDGE_LOG_LEVEL') || 'info',
   }
+}
+
+function isGossipProfile(name: string): name is GossipProfile {
+  return (GOSSIP_PROFILES as readonly string[]).includes(name)
 }
 
 /** Run the bridge process; resolves with the exit code. */
@@ -190,7 +210,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
     metrics,
     batchSize: config.batchSize,
     pollWaitMs: config.pollWaitMs,
-    pacing: { maxQueue: config.maxEventQueue, maxRate: config.maxRate },
+    pacing: { maxQueue: config.maxEventQueue, profile: config.gossipProfile, maxRate: config.maxRate ?? undefined },
   })
   if (config.metricsAddr) {
     const server = await serveMetrics(config.metricsAddr, metrics, () => bridge.health())

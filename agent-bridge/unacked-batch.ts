@@ -4,15 +4,17 @@
  * again after the connection dropped.
  */
 import type { Logger } from 'pino'
+import { fromBase64 } from '../protocol/bytes.ts'
+import { serfEncodedSizeBound } from '../protocol/event.ts'
 import type { QueuedEvent } from '../protocol/wire.ts'
 import type { AgentLink, Outcome, Sent } from './agent-link.ts'
 import type { HeldLease } from './held-lease.ts'
 import type { BridgeMetrics } from './metrics.ts'
-import { Pacer, type PacerOptions } from './pacer.ts'
+import { type PaceChange, Pacer, type PacerOptions, paceMessage } from './pacer.ts'
 
 export interface UnackedBatchParts {
   agent: AgentLink
-  pacing?: Omit<PacerOptions, 'onWait' | 'clock'>
+  pacing?: Omit<PacerOptions, 'onWait' | 'onPace' | 'clock'>
   /** Emitting stops once this lapses. */
   lease: HeldLease
   logger: Logger
@@ -46,8 +48,14 @@ export class UnackedBatch {
           metrics.pacingWaits.inc()
           metrics.pacingWaitSeconds.inc(ms / 1000)
         },
+        onPace: (change) => logPace(parts.logger, change),
       },
     )
+  }
+
+  /** Read the agent's members now, so the pace is known (and logged) before the first batch. */
+  async readPace(): Promise<void> {
+    await this.#pacer.refresh()
   }
 
   /** Events held, emitted or not. */
@@ -136,7 +144,7 @@ export class UnackedBatch {
     const sent: Promise<Sent>[] = []
     for (let i = this.#outcomes.length; i < events.length && !stop.aborted; i++) {
       try {
-        await pacer.admit(stop)
+        await pacer.admit(encodedSize(events[i]!), stop)
       } catch (error) {
         if (stop.aborted) break
         sent.push(Promise.resolve({ sequence: events[i]!.sequence, lost: error as Error }))
@@ -160,4 +168,23 @@ export class UnackedBatch {
     }
     return null
   }
+}
+
+/** The size Serf's gossip message for `event` has at most. */
+function encodedSize(event: QueuedEvent): number {
+  return serfEncodedSizeBound({ name: event.name, payload: fromBase64(event.payloadBase64) })
+}
+
+/** The pace and why, as the pacer tells it. */
+function logPace(logger: Logger, change: PaceChange): void {
+  const { view, pace, rate } = change
+  const { level, message } = paceMessage(change)
+  const fields = {
+    rate: Number.isFinite(rate) ? Number(rate.toFixed(2)) : null,
+    repairSafeRate: Number(pace.repairRate.toFixed(2)),
+    profile: view.profile,
+    members: view.alive,
+    pushPullSeconds: pace.pushPullMs / 1000,
+  }
+  logger[level](fields, message)
 }

@@ -8,6 +8,7 @@ import type { IngestRun } from './ingest.ts'
 import type { BenchOptions } from './options.ts'
 import {
   bridgeMaxRate,
+  bridgeRateSource,
   clusterRate,
   edgeCpu,
   grouped,
@@ -123,6 +124,7 @@ export function burstView(r: BenchResults, o: BenchOptions) {
           submitSeconds: fmt(edge.submitSeconds),
           count: edge.count,
           maxRate,
+          rateSource: bridgeRateSource(r.bridgeSettings),
           hasRateCap: maxRate > 0,
           rateFlagGiven: o.bridgeArgs.some((arg) => arg.includes('max-rate')),
           capped: rateCapBound(edge.count / edge.submitSeconds, maxRate),

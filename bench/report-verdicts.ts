@@ -68,9 +68,22 @@ export function cpuVerdict(cpu: EdgeCpu, limitMs: number = TARGETS.freeCpuMs): s
   return '**above** (local upper bound)'
 }
 
-/** agent-bridge's `-max-rate` in its effective settings; 0 (no cap) when they do not say. */
+/**
+ * agent-bridge's rate into Serf in its effective settings: `-max-rate`, else the pace it derives
+ * from the cluster (`pace 30.7/s`); 0 (no cap) when they say neither.
+ */
 export function bridgeMaxRate(settings: string | undefined): number {
-  return Number(/-max-rate=(\d+)/.exec(settings ?? '')?.[1] ?? 0)
+  const text = settings ?? ''
+  return Number((/-max-rate=([\d.]+)/.exec(text) ?? /pace ([\d.]+)\/s/.exec(text))?.[1] ?? 0)
+}
+
+/** Where that rate comes from, as the report names it: the flag, or the cluster's pace. */
+export function bridgeRateSource(settings: string | undefined): string {
+  const text = settings ?? ''
+  const flag = /-max-rate=[\d.]+/.exec(text)?.[0]
+  const profile = /-gossip-profile=\w+/.exec(text)?.[0]
+  if (!flag && profile) return `pace for the cluster (\`${profile}\`)`
+  return `\`${flag ?? '-max-rate=0'}\``
 }
 
 /** The rate cap bound A when the edge accepted events at 90 % of the cap or faster. */

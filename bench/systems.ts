@@ -4,11 +4,12 @@
  */
 
 import { resolveConfig } from '../agent-bridge/cli.ts'
+import { paceFor } from '../agent-bridge/gossip-limits.ts'
 import { SerfRpcClient } from '../agent-bridge/serf-rpc.ts'
 import { fireEvent } from '../client/sdk.ts'
 import { type BridgeProcess, startBridge } from '../scripts/harness/bridge.ts'
 import type { LocalEdge } from '../scripts/harness/local-edge.ts'
-import type { SerfCluster } from '../scripts/harness/serf.ts'
+import { HARNESS_PROFILE, type SerfCluster } from '../scripts/harness/serf.ts'
 import type { WebhookServer } from './webhook.ts'
 
 export type SystemId = 'edge' | 'direct' | 'webhook'
@@ -51,17 +52,30 @@ export function eventBody(cluster: string, name: string, payload: string): strin
 }
 
 /**
- * The pacing settings agent-bridge runs with when given `extraArgs`, read from its own CLI
- * parser so the report states what was measured, not what the docs said at some point.
+ * The pacing settings agent-bridge runs with when given `extraArgs` (after the harness's
+ * `-gossip-profile`), read from its own CLI parser so the report states what was measured, not
+ * what the docs said at some point; without `-max-rate`, the pace it derives for `members`.
  */
-export async function bridgeSettings(extraArgs: string[]): Promise<string> {
+export async function bridgeSettings(extraArgs: string[], members = 3): Promise<string> {
   try {
     const config = await resolveConfig(
-      ['-edge-url=http://127.0.0.1:1', '-cluster=bench', '-bridge-key=whsec_AAAA', ...extraArgs],
+      [
+        '-edge-url=http://127.0.0.1:1',
+        '-cluster=bench',
+        '-bridge-key=whsec_AAAA',
+        `-gossip-profile=${HARNESS_PROFILE}`,
+        ...extraArgs,
+      ],
       {},
     )
     if (config === 'help') return extraArgs.join(' ')
-    return `-batch-size=${config.batchSize} -max-event-queue=${config.maxEventQueue} -max-rate=${config.maxRate}`
+    const profile = `-gossip-profile=${config.gossipProfile}`
+    const view = { profile: config.gossipProfile, alive: members, known: members, encrypted: false }
+    const pace =
+      config.maxRate === null
+        ? `${profile} (pace ${paceFor(view).rate.toFixed(1)}/s for ${members} members)`
+        : `${profile} -max-rate=${config.maxRate}`
+    return `-batch-size=${config.batchSize} -max-event-queue=${config.maxEventQueue} ${pace}`
   } catch (error) {
     return `${extraArgs.join(' ')} (could not read the bridge's settings: ${(error as Error).message})`
   }

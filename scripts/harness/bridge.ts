@@ -4,7 +4,9 @@
  * assertions and stops it by pid.
  */
 import { join, resolve } from 'node:path'
+import type { GossipProfile } from '../../agent-bridge/gossip-limits.ts'
 import { OwnedProcess, type OwnedProcessOptions } from './process.ts'
+import { HARNESS_PROFILE } from './serf.ts'
 import { waitFor } from './wait.ts'
 
 const REPOSITORY = resolve(import.meta.dirname, '../..')
@@ -19,6 +21,12 @@ export interface BridgeProcessOptions {
   /** `-bridge-id`; `null` leaves it to the bridge (its host name). Default `bridge-test`. */
   bridgeId?: string | null
   rpcAuth?: string
+  /**
+   * `-gossip-profile`: the agents' timing profile, which sets the bridge's pace. Left out by
+   * {@link spawnBridge} when not given (the bridge then assumes `lan`, Serf's default);
+   * {@link startBridge} defaults it to the harness agents' {@link HARNESS_PROFILE}.
+   */
+  gossipProfile?: GossipProfile
   /** `-metrics-addr`, default a free port on 127.0.0.1. */
   metricsAddr?: string
   extraArgs?: string[]
@@ -46,6 +54,7 @@ export function spawnBridge(options: BridgeProcessOptions, spawn: BridgeSpawnOpt
     `-rpc-addr=${options.rpcAddr}`,
     `-cursor-file=${options.cursorFile}`,
     ...(options.bridgeId === null ? [] : [`-bridge-id=${options.bridgeId ?? 'bridge-test'}`]),
+    ...(options.gossipProfile ? [`-gossip-profile=${options.gossipProfile}`] : []),
     `-metrics-addr=${options.metricsAddr ?? '127.0.0.1:0'}`,
     ...(options.extraArgs ?? []),
   ]
@@ -63,7 +72,7 @@ export class BridgeProcess {
   readonly exited: Promise<number | null>
 
   constructor(options: BridgeProcessOptions) {
-    this.#process = spawnBridge(options)
+    this.#process = spawnBridge({ gossipProfile: HARNESS_PROFILE, ...options })
     this.exited = this.#process.exited.then(({ code, signal }) => (signal ? null : code))
     running.add(this)
   }
@@ -125,7 +134,7 @@ export class BridgeProcess {
   }
 }
 
-/** Start a bridge process. */
+/** Start a bridge process for agents the harness started (`-gossip-profile` theirs unless given). */
 export function startBridge(options: BridgeProcessOptions): BridgeProcess {
   return new BridgeProcess(options)
 }

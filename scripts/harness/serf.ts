@@ -6,12 +6,15 @@ import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import type { GossipProfile } from '../../agent-bridge/gossip-limits.ts'
 import { freePort, portAnswers } from './net.ts'
 import { OwnedProcess } from './process.ts'
 import { EVENTS_FILE_ENV, RECORDER_HANDLER, type RecordedUserEvent, readRecords } from './recorder.ts'
 import { waitFor } from './wait.ts'
 
 const SERF = process.env.SERF_BIN ?? 'serf'
+/** The agents' `-profile` unless told otherwise: loopback timing, the fastest to form and repair. */
+export const HARNESS_PROFILE: GossipProfile = 'local'
 const LOG_CAP = 4 * 1024 * 1024
 const running = new Set<SerfAgent>()
 
@@ -20,6 +23,8 @@ export interface SerfClusterOptions {
   dir: string
   /** Number of agents, default 3. */
   nodes?: number
+  /** Serf's timing `profile`, default {@link HARNESS_PROFILE}; a bridge must be told the same. */
+  profile?: GossipProfile
   /** `rpc_auth` token for every agent. */
   rpcAuth?: string
   /** `user_event_size_limit` for every agent (Serf's default is 512). */
@@ -37,6 +42,8 @@ export interface SerfClusterOptions {
 
 export interface SerfCluster {
   agents: SerfAgent[]
+  /** Every agent's timing profile: what the bridge's `-gossip-profile` must say. */
+  profile: GossipProfile
   /** Stops every agent of this cluster. */
   stop(): Promise<void>
 }
@@ -169,7 +176,7 @@ export async function startSerfCluster(options: SerfClusterOptions): Promise<Ser
     await writeConfig(agent, options)
     agents.push(agent)
   }
-  const cluster: SerfCluster = { agents, stop: () => stopAgents(agents) }
+  const cluster: SerfCluster = { agents, profile: options.profile ?? HARNESS_PROFILE, stop: () => stopAgents(agents) }
   try {
     await agents[0]!.start()
     await Promise.all(agents.slice(1).map((agent) => agent.start([agents[0]!.bindAddr])))
@@ -206,7 +213,7 @@ async function writeConfig(agent: SerfAgent, options: SerfClusterOptions): Promi
     node_name: agent.name,
     bind: agent.bindAddr,
     rpc_addr: agent.rpcAddr,
-    profile: 'local',
+    profile: options.profile ?? HARNESS_PROFILE,
     log_level: options.logLevel ?? 'debug',
     event_handlers: [options.eventHandlerScript ?? RECORDER_HANDLER],
     ...(options.rpcAuth ? { rpc_auth: options.rpcAuth } : {}),

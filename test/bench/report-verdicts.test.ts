@@ -3,6 +3,7 @@ import type { BurstRun } from '../../bench/burst.ts'
 import type { IngestRun } from '../../bench/ingest.ts'
 import {
   bridgeMaxRate,
+  bridgeRateSource,
   clusterRate,
   cpuVerdict,
   edgeCpu,
@@ -121,6 +122,14 @@ describe('what bound serf-edge in the burst', () => {
     expect(bridgeMaxRate('-batch-size=256 -max-event-queue=32 -max-rate=25')).toBe(25)
     expect(bridgeMaxRate('-max-rate=0')).toBe(0)
     expect(bridgeMaxRate(undefined)).toBe(0)
+  })
+
+  it('reads the pace the bridge derives from the cluster when -max-rate is not given', () => {
+    const derived = '-batch-size=256 -max-event-queue=32 -gossip-profile=local (pace 30.7/s for 3 members)'
+    expect(bridgeMaxRate(derived)).toBe(30.7)
+    expect(bridgeRateSource(derived)).toBe('pace for the cluster (`-gossip-profile=local`)')
+    expect(bridgeRateSource('-gossip-profile=local -max-rate=0')).toBe('`-max-rate=0`')
+    expect(bridgeRateSource('-batch-size=256 -max-event-queue=32 -max-rate=25')).toBe('`-max-rate=25`')
   })
 
   it.each([

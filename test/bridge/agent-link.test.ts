@@ -124,6 +124,6 @@ describe('drain and sample', () => {
   })
 
   it("reads the pacer's view of the agent from its stats", async () => {
-    expect(await link.sample()).toEqual({ eventQueue: 0, members: 2, failed: 0, left: 0 })
+    expect(await link.sample()).toEqual({ eventQueue: 0, members: 2, failed: 0, left: 0, encrypted: false })
   })
 })

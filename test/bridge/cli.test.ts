@@ -21,7 +21,8 @@ describe('agent-bridge configuration', () => {
       rpcAuth: '',
       cursorFile: join('.', 'serf-edge-prod.cursor.json'),
       batchSize: 256,
-      maxRate: 25,
+      gossipProfile: 'lan',
+      maxRate: null,
       maxEventQueue: 32,
       pollWaitMs: MAX_POLL_WAIT_MS,
       metricsAddr: '127.0.0.1:9464',
@@ -47,8 +48,26 @@ describe('agent-bridge configuration', () => {
     expect(flagged).toMatchObject({ rpcAddr: '127.0.0.1:7000', rpcAuth: 'other', maxRate: 0, pollWaitMs: 5_000 })
   })
 
+  it("paces for Serf's default lan profile unless told the agents' profile; -max-rate replaces the pace", async () => {
+    expect(await resolveConfig([], { ...required, SERF_EDGE_GOSSIP_PROFILE: 'wan' })).toMatchObject({
+      gossipProfile: 'wan',
+      maxRate: null,
+    })
+    expect(
+      await resolveConfig(['-gossip-profile=local', '-max-rate=2.5'], {
+        ...required,
+        SERF_EDGE_GOSSIP_PROFILE: 'wan',
+        SERF_EDGE_MAX_RATE: '40',
+      }),
+    ).toMatchObject({ gossipProfile: 'local', maxRate: 2.5 })
+    expect(await resolveConfig([], { ...required, SERF_EDGE_MAX_RATE: '40' })).toMatchObject({ maxRate: 40 })
+  })
+
   it.each([
     [[], {}, /-edge-url is required/],
+    [['-gossip-profile=fast'], required, /-gossip-profile must be one of lan, wan, local, got "fast"/],
+    [['-max-rate=-1'], required, /-max-rate must be a number of events per second from 0 to 1000000/],
+    [['-max-rate=ten'], required, /-max-rate must be a number/],
     [['-edge-url=ftp://x'], required, /must be an http\(s\) URL/],
     [['-cluster=Prod!'], required, /not a cluster id/],
     [['-batch-size=5000'], required, /-batch-size must be a whole number from 1 to 1000/],
@@ -68,6 +87,7 @@ describe('agent-bridge configuration', () => {
       '-rpc-addr',
       '-rpc-auth',
       '-cursor-file',
+      '-gossip-profile',
       '-max-rate',
       '-metrics-addr',
     ]) {

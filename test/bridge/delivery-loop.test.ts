@@ -73,6 +73,7 @@ async function startInProcess(bridgeId: string): Promise<InProcessBridge> {
     logger,
     metrics,
     pollWaitMs: 5_000,
+    pacing: { profile: serf.profile },
   })
   const running = bridge.run()
   const handle: InProcessBridge = {
@@ -111,6 +112,14 @@ describe('a burst through the loop', () => {
   it('reaches every node once, in queue order; the edge settles it; the cursor holds the last sequence', async () => {
     const active = await startInProcess('loop-a')
     await active.waitForLog('lease acquired: this bridge is active')
+    // The pace and why, from the agents' profile and their members, before the first event.
+    expect(active.lines.find((l) => l.msg.startsWith('pace '))).toMatchObject({
+      msg:
+        'pace 30.7/s: local profile, 3 members, push/pull every 15 s, 512-event buffer (90 % of 34.1/s); ' +
+        'events over 346 bytes encoded go slower, as gossip carries fewer of them',
+      rate: 30.72,
+      members: 3,
+    })
     const count = 40
     const answers = await fireBurst(
       edge,

@@ -1,10 +1,11 @@
 /**
- * The pacer's rules on a clock the test moves: the rate cap without catch-up bursts, waiting for
- * the agent's broadcast queue to drain (only when someone can drain it), halving the rate while
- * the agent answers slowly, and stopping on abort. The agent is a script of `stats` answers.
+ * The pacer's rules on a clock the test moves: the pace the cluster allows (profile, members,
+ * event size) or the operator's `maxRate` instead, without catch-up bursts; waiting for the
+ * agent's broadcast queue to drain (only when someone can drain it); halving the rate while the
+ * agent answers slowly; stopping on abort. The agent is a script of `stats` answers.
  */
 import { describe, expect, it } from 'vitest'
-import { type AgentSample, Pacer, type PacerOptions } from '../../agent-bridge/pacer.ts'
+import { type AgentSample, type PaceChange, Pacer, type PacerOptions, paceMessage } from '../../agent-bridge/pacer.ts'
 import type { Clock } from '../../protocol/timing.ts'
 
 /** Virtual time: a sleep moves the clock instead of waiting. */
@@ -26,6 +27,8 @@ interface Step {
 }
 
 const calm: AgentSample = { eventQueue: 0, members: 3 }
+/** Encoded size of a small event (`deploy` and a short payload). */
+const SMALL = 50
 
 /** The agent: answers from `script` in turn, the last one again once the script runs out. */
 function scriptedAgent(clock: VirtualClock, script: Step[]) {
@@ -46,20 +49,125 @@ function pacerWith(script: Step[], options: Omit<PacerOptions, 'clock'> = {}) {
   const clock = new VirtualClock()
   const agent = scriptedAgent(clock, script)
   const waits: number[] = []
-  const pacer = new Pacer(agent.probe, { onWait: (ms) => waits.push(ms), ...options, clock })
-  /** Admit `n` events; the clock reading as each was let through. */
-  async function admit(n: number, signal?: AbortSignal) {
+  const paces: PaceChange[] = []
+  const pacer = new Pacer(agent.probe, {
+    onWait: (ms) => waits.push(ms),
+    onPace: (change) => paces.push(change),
+    ...options,
+    clock,
+  })
+  /** Admit `n` events of `bytes` encoded; the clock reading as each was let through. */
+  async function admit(n: number, signal?: AbortSignal, bytes = SMALL) {
     const at: number[] = []
     for (let i = 0; i < n; i++) {
-      await pacer.admit(signal)
+      await pacer.admit(bytes, signal)
       at.push(clock.now())
     }
     return at
   }
-  return { pacer, clock, asked: agent.asked, waits, admit }
+  return { pacer, clock, asked: agent.asked, waits, paces, admit }
 }
 
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!)
+
+/** Each gap close to `ms` (the pace is rarely a whole number of milliseconds). */
+function expectGaps(times: number[], ms: number) {
+  for (const gap of gaps(times)) expect(gap).toBeCloseTo(ms, 6)
+}
+
+describe('the pace the cluster allows', () => {
+  it("by default paces for Serf's lan profile: 90 % of 512 events per 30 s push/pull", async () => {
+    const { admit, pacer } = pacerWith([{ sample: calm }])
+    const at = await admit(20)
+    expect(pacer.rate).toBeCloseTo(15.36, 6)
+    expectGaps(at.slice(5), 1000 / 15.36)
+  })
+
+  it.each([
+    ['local', 30.72],
+    ['lan', 15.36],
+    ['wan', 7.68],
+  ] as const)('%s with 3 members: %f events/s', async (profile, rate) => {
+    const { admit, pacer, paces } = pacerWith([{ sample: calm }], { profile })
+    const at = await admit(12)
+    expect(pacer.rate).toBeCloseTo(rate, 6)
+    expectGaps(at.slice(5), 1000 / rate)
+    expect(paces).toHaveLength(1)
+    expect(paces[0]).toMatchObject({ overridden: false, view: { profile, alive: 3, known: 3 } })
+  })
+
+  it("slows above 32 live members as memberlist stretches push/pull; failed and left ones don't count", async () => {
+    const big = pacerWith([{ sample: { eventQueue: 0, members: 100 } }])
+    await big.admit(1)
+    expect(big.pacer.rate).toBeCloseTo((0.9 * 512) / 90, 6)
+    const shrunk = pacerWith([{ sample: { eventQueue: 0, members: 100, failed: 60, left: 10 } }])
+    await shrunk.admit(1)
+    expect(shrunk.pacer.rate).toBeCloseTo(15.36, 6)
+  })
+
+  it('re-derives the pace when the members change it, and tells each change once', async () => {
+    const members = (n: number): Step => ({ sample: { eventQueue: 0, members: n } })
+    const script = [...Array(6).fill(members(3)), ...Array(3).fill(members(100)), members(4), members(5), members(5)]
+    const { admit, paces } = pacerWith(script, { sampleEveryMs: 0 })
+    const at = await admit(script.length)
+    expect(paces.map((p) => [p.view.alive, Number(p.rate.toFixed(2))])).toEqual([
+      [3, 15.36],
+      [100, 5.12],
+      [4, 15.36],
+    ])
+    // Each event reserves the gap after it at the pace of the read before it: the 7th read
+    // (100 members) spaces the 9th event, the 10th read (4 members) the 12th.
+    const [before, ...rest] = gaps(at).slice(6)
+    expect(before).toBeCloseTo(1000 / 15.36, 6)
+    expect(rest.map((gap) => Number(gap.toFixed(1)))).toEqual([195.3, 195.3, 195.3, 65.1])
+  })
+
+  it('spaces events too large for gossip to carry at the pace further apart', async () => {
+    const { admit } = pacerWith([{ sample: calm }])
+    const at = await admit(12, undefined, 512)
+    // Two 512-byte events per packet, 10 packets/s, each event sent 4 times: 5/s, 4.5/s paced.
+    expectGaps(at.slice(5), 1000 / 4.5)
+  })
+
+  it('reads the members before the first event when asked, and tells the pace', async () => {
+    const { pacer, asked, paces } = pacerWith([{ sample: { eventQueue: 0, members: 40 } }])
+    await pacer.refresh()
+    expect(asked).toHaveLength(1)
+    expect(paces).toHaveLength(1)
+    expect(paceMessage(paces[0]!)).toEqual({
+      level: 'info',
+      message:
+        'pace 7.7/s: lan profile, 40 members, push/pull every 60 s (30 s ×2 above 32 members), 512-event buffer ' +
+        '(90 % of 8.5/s); events over 276 bytes encoded go slower, as gossip carries fewer of them',
+    })
+  })
+})
+
+describe("the operator's maxRate", () => {
+  it('replaces the pace, gossip capacity included, and warns when it is above what Serf can repair', async () => {
+    const { admit, pacer, paces } = pacerWith([{ sample: calm }], { maxRate: 40, sampleEveryMs: 60_000 })
+    const at = await admit(12, undefined, 512)
+    expect(pacer.rate).toBe(40)
+    expect(gaps(at.slice(5))).toEqual(Array(6).fill(25))
+    expect(paces[0]).toMatchObject({ rate: 40, overridden: true })
+    expect(paceMessage(paces[0]!)).toEqual({
+      level: 'warn',
+      message:
+        'pace 40/s: set by -max-rate, above the 15.4/s this cluster allows (lan profile, 3 members, push/pull ' +
+        'every 30 s, 512-event buffer): an event that gossip misses on a node may never reach it',
+    })
+  })
+
+  it('below the pace is told at info', async () => {
+    const { admit, paces } = pacerWith([{ sample: calm }], { maxRate: 10, profile: 'local' })
+    await admit(1)
+    expect(paceMessage(paces[0]!)).toEqual({
+      level: 'info',
+      message:
+        'pace 10/s: set by -max-rate, within the 30.7/s this cluster allows (local profile, 3 members, push/pull every 15 s, 512-event buffer)',
+    })
+  })
+})
 
 describe('the rate cap', () => {
   it('spaces events at 1/rate once the few slots owed at the start are used', async () => {
@@ -150,6 +258,15 @@ describe('a slow agent', () => {
     expect(rates.at(-1)).toBe(20)
   })
 
+  it("climbs back to the cluster's pace, not beyond", async () => {
+    const script: Step[] = [{ sample: calm, takesMs: 300 }, { sample: calm }]
+    const { admit, pacer } = pacerWith(script, { profile: 'local', sampleEveryMs: 0 })
+    await admit(1)
+    expect(pacer.rate).toBeCloseTo(15.36, 6)
+    await admit(30)
+    expect(pacer.rate).toBeCloseTo(30.72, 6)
+  })
+
   it('halves from 1000/s when there is no cap', async () => {
     const { admit, pacer } = pacerWith([{ sample: calm, takesMs: 400 }], { maxRate: 0 })
     await admit(1)
@@ -168,13 +285,13 @@ describe('abort', () => {
       { sample: full, meanwhile: () => controller.abort(reason) },
     ]
     const { pacer } = pacerWith(script, { maxRate: 0, maxQueue: 32 })
-    await expect(pacer.admit(controller.signal)).rejects.toBe(reason)
+    await expect(pacer.admit(SMALL, controller.signal)).rejects.toBe(reason)
   })
 
   it('rejects a wait for the next rate slot with the signal reason', async () => {
     const { admit, pacer } = pacerWith([{ sample: calm }], { maxRate: 1, sampleEveryMs: 60_000 })
     await admit(5)
     const reason = new Error('stop now')
-    await expect(pacer.admit(AbortSignal.abort(reason))).rejects.toBe(reason)
+    await expect(pacer.admit(SMALL, AbortSignal.abort(reason))).rejects.toBe(reason)
   })
 })

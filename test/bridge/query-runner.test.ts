@@ -86,6 +86,7 @@ async function startInProcess(bridgeId: string, cluster = CLUSTER) {
     logger: log.logger,
     metrics,
     pollWaitMs: 5_000,
+    pacing: { profile: serf.profile },
   })
   const running = bridge.run()
   const handle = {

@@ -73,6 +73,7 @@ export class Pipeline {
       rpcAddr: this.serf.agents[0]!.rpcAddr,
       cursorFile: join(this.dir, `${cluster}.${bridgeId}.cursor.json`),
       bridgeId,
+      gossipProfile: this.serf.profile,
       ...overrides,
     }
   }
