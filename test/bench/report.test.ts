@@ -75,7 +75,9 @@ describe('what the report says follows from the numbers', () => {
 
   it('the bridge flags of the run say whether the rate cap bound serf-edge', () => {
     const capped = markdown(saved(MAIN.json))
-    expect(capped).toContain('(the default when this was measured)\nlets at most 25 events/s into Serf.\nThe rate cap bound A:')
+    expect(capped).toContain(
+      '(the default when this was measured)\nlets at most 25 events/s into Serf.\nThe rate cap bound A:',
+    )
     const run = saved(MAIN.json)
     run.options.bridgeArgs = ['-max-rate=0']
     run.results.bridgeSettings = '-batch-size=256 -max-event-queue=32 -max-rate=0'
