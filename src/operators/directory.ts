@@ -8,7 +8,10 @@
  * once. The Worker verifies signatures; this object decides what a verified assertion may do.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { Device, PageEvent } from '../../protocol/page.ts'
+import type { Device } from '../../protocol/page.ts'
+import { type Approval, type ApprovalDecision, ApprovalStore } from './approvals.ts'
+
+export type { Approval, ApprovalDecision }
 
 /** A device as the admin API lists it. */
 export type DeviceView = Device
@@ -52,26 +55,6 @@ export interface Session {
   expiresAt: number
 }
 
-/** An event that waits for a second operator's signed approval. */
-export interface Approval {
-  id: string
-  /** The operator who asked (an operator id, not a principal). */
-  requester: string
-  requesterCredential: string
-  action: string
-  label: string
-  event: PageEvent
-  approvers: string[]
-  danger: boolean
-  expiresAt: number
-  /** Still waiting: neither approved nor expired. */
-  open?: boolean
-}
-
-export type ApprovalDecision =
-  | { kind: 'approved'; approval: Approval }
-  | { kind: 'refused'; reason: string; approval?: Approval }
-
 type DeviceRow = {
   id: string
   operator: string
@@ -83,20 +66,6 @@ type DeviceRow = {
   created_at: number
   last_used_at: number | null
   revoked_at: number | null
-}
-
-type ApprovalRow = {
-  id: string
-  requester: string
-  requester_credential: string
-  action: string
-  label: string
-  event: string
-  approvers: string
-  danger: number
-  expires_at: number
-  state: 'open' | 'approved' | 'expired'
-  decided_by: string | null
 }
 
 const SCHEMA = `
@@ -111,10 +80,6 @@ CREATE TABLE IF NOT EXISTS devices (
 CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, purpose TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
   token_hash TEXT PRIMARY KEY, operator TEXT NOT NULL, device_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS approvals (
-  id TEXT PRIMARY KEY, requester TEXT NOT NULL, requester_credential TEXT NOT NULL, action TEXT NOT NULL,
-  label TEXT NOT NULL, event TEXT NOT NULL, approvers TEXT NOT NULL, danger INTEGER NOT NULL,
-  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'open', decided_by TEXT);
 `
 
 /** Rows that ended are kept this long for the admin's view, then pruned by the alarm. */
@@ -123,11 +88,13 @@ const PRUNE_EVERY_MS = 3_600_000
 
 export class OperatorDirectory extends DurableObject {
   readonly #sql: SqlStorage
+  readonly #approvals: ApprovalStore
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never)
     this.#sql = ctx.storage.sql
     this.#sql.exec(SCHEMA)
+    this.#approvals = new ApprovalStore(this.#sql)
   }
 
   /** Open an invite for `operator`; only the token's hash is stored. */
@@ -308,57 +275,22 @@ export class OperatorDirectory extends DurableObject {
   }
 
   async openApproval(approval: Omit<Approval, 'open'>): Promise<void> {
-    const now = Date.now()
-    this.#sql.exec(
-      `INSERT INTO approvals (id, requester, requester_credential, action, label, event, approvers, danger, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      approval.id,
-      approval.requester,
-      approval.requesterCredential,
-      approval.action,
-      approval.label,
-      JSON.stringify(approval.event),
-      JSON.stringify(approval.approvers),
-      approval.danger ? 1 : 0,
-      now,
-      approval.expiresAt,
-    )
-    await this.#schedulePrune(now)
+    this.#approvals.open(approval, Date.now())
+    await this.#schedulePrune(Date.now())
   }
 
   /** Open approval requests `operator` may approve, oldest first. */
   async approvalsFor(operator: string): Promise<Approval[]> {
-    const now = Date.now()
-    return this.#sql
-      .exec<ApprovalRow>("SELECT * FROM approvals WHERE state = 'open' AND expires_at >= ? ORDER BY created_at", now)
-      .toArray()
-      .map(toApproval)
-      .filter((approval) => approval.approvers.includes(operator) && approval.requester !== operator)
+    return this.#approvals.waitingFor(operator, Date.now())
   }
 
   async approval(id: string): Promise<Approval | null> {
-    const row = this.#sql.exec<ApprovalRow>('SELECT * FROM approvals WHERE id = ?', id).toArray()[0]
-    return row ? toApproval(row) : null
+    return this.#approvals.get(id, Date.now())
   }
 
   /** Decide an approval by `operator`, once: the first valid approval wins. */
   async approve(id: string, operator: string): Promise<ApprovalDecision> {
-    const row = this.#sql.exec<ApprovalRow>('SELECT * FROM approvals WHERE id = ?', id).toArray()[0]
-    if (!row) return { kind: 'refused', reason: `no approval request "${id}"` }
-    const approval = toApproval(row)
-    if (row.state === 'approved') return { kind: 'refused', reason: `already approved by ${row.decided_by}`, approval }
-    if (row.state === 'expired' || Date.now() > row.expires_at) {
-      this.#sql.exec("UPDATE approvals SET state = 'expired' WHERE id = ?", id)
-      return { kind: 'refused', reason: 'the approval request has expired', approval }
-    }
-    if (operator === approval.requester) {
-      return { kind: 'refused', reason: 'it needs the approval of another operator', approval }
-    }
-    if (!approval.approvers.includes(operator)) {
-      return { kind: 'refused', reason: `operator "${operator}" is not an approver of this action`, approval }
-    }
-    this.#sql.exec("UPDATE approvals SET state = 'approved', decided_by = ? WHERE id = ?", operator, id)
-    return { kind: 'approved', approval }
+    return this.#approvals.decide(id, operator, Date.now())
   }
 
   override async alarm(): Promise<void> {
@@ -366,7 +298,7 @@ export class OperatorDirectory extends DurableObject {
     this.#sql.exec('DELETE FROM nonces WHERE expires_at < ?', now)
     this.#sql.exec('DELETE FROM sessions WHERE expires_at < ?', now)
     this.#sql.exec('DELETE FROM invites WHERE expires_at < ?', now - KEEP_ENDED_MS)
-    this.#sql.exec('DELETE FROM approvals WHERE expires_at < ?', now - KEEP_ENDED_MS)
+    this.#approvals.prune(now - KEEP_ENDED_MS)
     const left = this.#sql
       .exec<{ n: number }>(
         'SELECT (SELECT COUNT(*) FROM nonces) + (SELECT COUNT(*) FROM sessions) + (SELECT COUNT(*) FROM invites) + (SELECT COUNT(*) FROM approvals) AS n',
@@ -403,21 +335,6 @@ export class OperatorDirectory extends DurableObject {
       lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at).toISOString(),
       ...(row.revoked_at !== null ? { revokedAt: new Date(row.revoked_at).toISOString() } : {}),
     }
-  }
-}
-
-function toApproval(row: ApprovalRow): Approval {
-  return {
-    id: row.id,
-    requester: row.requester,
-    requesterCredential: row.requester_credential,
-    action: row.action,
-    label: row.label,
-    event: JSON.parse(row.event) as PageEvent,
-    approvers: JSON.parse(row.approvers) as string[],
-    danger: row.danger === 1,
-    expiresAt: row.expires_at,
-    open: row.state === 'open' && Date.now() <= row.expires_at,
   }
 }
 
