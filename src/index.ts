@@ -44,6 +44,13 @@ app.notFound((c) =>
 
 app.onError((error, c) => {
   const path = new URL(c.req.url).pathname
+  const response = problemResponse(error, path)
+  // The page's API answers are never cached (its service worker keeps only good reads).
+  if (path.startsWith('/app/api/')) response.headers.set('cache-control', 'no-store')
+  return response
+})
+
+function problemResponse(error: Error, path: string): Response {
   if (error instanceof ProblemError) return error.toResponse(path)
   if (error instanceof HTTPException && error.status === 400) {
     return new ProblemError('malformed-json', 'request body is not valid JSON', { cause: error }).toResponse(path)
@@ -53,6 +60,6 @@ app.onError((error, c) => {
   }
   console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path, error: String(error) }))
   return new ProblemError('internal', 'the edge failed to handle this request').toResponse(path)
-})
+}
 
 export default app

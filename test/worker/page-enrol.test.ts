@@ -183,6 +183,8 @@ describe('the session: a short HttpOnly cookie, needed to read, never enough to 
     for (const cookie of [undefined, 'forged-session-token-forged-session-token']) {
       const res = await pageGet('/app/api/me', { cookie })
       expect(res.status).toBe(401)
+      // Refusals of the page API are no more cacheable than its answers.
+      expect(res.headers.get('cache-control')).toBe('no-store')
       expect((await problem(res)).type).toBe('urn:serf-edge:problem:session-required')
     }
   })
