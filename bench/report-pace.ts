@@ -13,6 +13,12 @@ import { fmt } from './stats.ts'
 export const PACE_TARGET_SHARE = 0.9
 const FULL_BACKLOG = 100_000
 
+/** The count, and the scenario's own size when the run was made smaller. */
+function shortened(count: number, id: string): string {
+  const full = PACE_SCENARIOS.find((s) => s.id === id)?.events
+  return full && count < full ? `${grouped(count)} (of ${grouped(full)})` : grouped(count)
+}
+
 function row({ run, facts }: PaceRecord) {
   const s = run.scenario
   const lost = run.lostPerNode.reduce((a, b) => a + b, 0)
@@ -20,11 +26,12 @@ function row({ run, facts }: PaceRecord) {
   return {
     id: s.id,
     title: s.title,
-    events: grouped(run.count),
+    events: shortened(run.count, s.id),
     repairSafe: fmt(run.repairSafeRate),
     achieved: fmt(run.achievedRate, 2),
     flow: fmt(run.flowRate, 2),
     ratio: `${fmt(100 * run.ratio)} %`,
+    ofPace: `${fmt((100 * run.achievedRate) / run.designPace)} %`,
     lostPerNode: run.lostPerNode.join(' / '),
     duplicates: run.duplicates,
     duration: `${fmt(run.deliverySeconds / 60)} min`,
@@ -52,19 +59,20 @@ export function paceSection(results: PaceResults | undefined): string | undefine
     "the sender SDK, and every node's recorder counted. **Ratio** is delivered-on-every-node per",
     "second (from the first submission, or for the backlog from the bridge's start, to the last",
     "handler run on any node) over the cluster's repair-safe rate; **flow** is the same rate from",
-    'first to last arrival. Target of issue 12: ratio ≥ 90 % and 0 lost; since the pace is 90 % by',
-    'design, the ratio can at best touch the bar.',
+    'first to last arrival; **of the pace** is the delivered rate over the 90 % the bridge aims at.',
+    'Target of issue 12: ratio ≥ 90 % and 0 lost. Since the pace is 90 % by design, any start-up',
+    'time or slack puts the ratio just under the bar.',
     '',
     `Measured with \`npm run bench -- --only=pace\` on ${facts.cpuModel}, ${facts.cores} cores,`,
     `${fmt(facts.memoryGiB)} GiB, Serf ${facts.serf}; raw numbers: \`BENCHMARKS-pace-results.json\`.`,
     '',
-    '| scenario | events | repair-safe | delivered | flow | ratio | lost per node | duplicates | duration | load (1 min) | ≥ 90 % | 0 lost |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | events | repair-safe | delivered | flow | ratio | of the pace | lost per node | duplicates | duration | load (1 min) | ≥ 90 % | 0 lost |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   )
   for (const record of records) {
     const r = row(record)
     say(
-      `| \`${r.id}\`: ${r.title} | ${r.events} | ${r.repairSafe}/s | ${r.achieved}/s | ${r.flow}/s | ${r.ratio} | ${r.lostPerNode} | ${r.duplicates} | ${r.duration} | ${r.load} | ${r.rateVerdict} | ${r.lossVerdict} |`,
+      `| \`${r.id}\`: ${r.title} | ${r.events} | ${r.repairSafe}/s | ${r.achieved}/s | ${r.flow}/s | ${r.ratio} | ${r.ofPace} | ${r.lostPerNode} | ${r.duplicates} | ${r.duration} | ${r.load} | ${r.rateVerdict} | ${r.lossVerdict} |`,
     )
   }
   say('')
