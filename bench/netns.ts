@@ -75,7 +75,10 @@ export async function rerunInLossNamespace(percent: number, log: (line: string) 
  */
 export function udpCounters(): { sent: number; dropped: number } | undefined {
   try {
-    const text = execFileSync('nft', ['list', 'table', 'inet', 'serf_edge_bench_loss'], { encoding: 'utf8' })
+    const text = execFileSync('nft', ['list', 'table', 'inet', 'serf_edge_bench_loss'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
     const counts = [...text.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]))
     return counts.length === 2 ? { sent: counts[0]!, dropped: counts[1]! } : undefined
   } catch {

@@ -196,14 +196,20 @@ function windowRates(times: number[]): { min: number; max: number } {
 
 /** Count of `stats` RPCs slower than 250 ms, from the bridge's latency histogram. */
 function slowStats(metrics: string): number | undefined {
+  // prom-client writes `…_bucket{le="0.25",command="stats"} 12`: labels in either order.
   const bucket = (le: string) => {
-    const match = new RegExp(`rpc_latency_seconds_bucket\\{[^}]*command="stats"[^}]*le="${le}"[^}]*\\} (\\S+)`).exec(
-      metrics,
-    )
-    return match ? Number(match[1]) : undefined
+    const line = metrics
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('serf_edge_bridge_rpc_latency_seconds_bucket{') &&
+          l.includes('command="stats"') &&
+          l.includes(`le="${le}"`),
+      )
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined
   }
   const within = bucket('0.25')
-  const all = bucket('\\+Inf')
+  const all = bucket('+Inf')
   return within === undefined || all === undefined ? undefined : all - within
 }
 
