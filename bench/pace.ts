@@ -280,7 +280,9 @@ export async function runPaceScenario(scenario: PaceScenario, ctx: PaceContext):
     const udpBefore = udpCounters()
     // Quiet for two push/pull intervals before giving up: a miss is repaired within one.
     const quietMs = 2 * pushPullIntervalMs(scenario.profile, scenario.nodes)
-    const progress = setInterval(() => {
+    const progress = setInterval(async () => {
+      // runBurst reads the recorders only once every event was queued; read them here too.
+      await arrivals.refresh().catch(() => {})
       const counts = arrivals.counts(name)
       log(`  … ${Math.min(...counts)}–${Math.max(...counts)} of ${scenario.events} per node`)
     }, 60_000)
