@@ -10,10 +10,9 @@
  * UDP loss runs the whole bench inside a network namespace whose nftables drops that share of
  * UDP packets (bench/netns.ts).
  */
-import { execFile } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { type GossipProfile, LIMIT_SHARE, pushPullIntervalMs, repairSafeRate } from '../agent-bridge/gossip-limits.ts'
 import { startBridge } from '../scripts/harness/bridge.ts'
 import { fireBurst } from '../scripts/harness/fire.ts'
@@ -175,7 +174,11 @@ async function measureHandler(entry: string, dir: string): Promise<number> {
   }
   const runs = 50
   const started = nowMs()
-  for (let i = 0; i < runs; i++) await promisify(execFile)('/bin/sh', ['-c', command], { env })
+  for (let i = 0; i < runs; i++) {
+    // Serf writes the payload and closes stdin; the recorder reads to EOF, so stdin must end.
+    const child = spawn('/bin/sh', ['-c', command], { env, stdio: ['ignore', 'ignore', 'ignore'] })
+    await new Promise((resolve) => child.on('exit', resolve))
+  }
   return runs / ((nowMs() - started) / 1000)
 }
 
