@@ -65,6 +65,8 @@ export function paceSection(results: PaceResults | undefined): string | undefine
     '',
     `Measured with \`npm run bench -- --only=pace\` on ${facts.cpuModel}, ${facts.cores} cores,`,
     `${fmt(facts.memoryGiB)} GiB, Serf ${facts.serf}; raw numbers: \`BENCHMARKS-pace-results.json\`.`,
+    'Each scenario ran once. What else ran on the machine is said under each row; **load** is the',
+    '1-minute load average at the scenario\'s start and end, "(busy)" above ¾ of the cores.',
     '',
     '| scenario | events | repair-safe | delivered | flow | ratio | of the pace | lost per node | duplicates | duration | load (1 min) | ≥ 90 % | 0 lost |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -83,7 +85,7 @@ export function paceSection(results: PaceResults | undefined): string | undefine
     facts.push(
       `node-0's slowest and fastest 10-s windows ${fmt(run.windowRates.min)}/s and ${fmt(run.windowRates.max)}/s`,
     )
-    if (run.slowStatsAnswers !== undefined)
+    if (run.slowStatsAnswers !== undefined && run.handlerThroughput === undefined)
       facts.push(`${run.slowStatsAnswers} \`stats\` answers over 250 ms (each halves the pace)`)
     if (run.pacingWaits !== undefined) facts.push(`${run.pacingWaits} waits for Serf's event queue`)
     if (run.oldEventDrops.some((n) => n > 0))
@@ -92,10 +94,28 @@ export function paceSection(results: PaceResults | undefined): string | undefine
       facts.push(
         `${grouped(run.udp.dropped)} of ${grouped(run.udp.sent)} UDP packets dropped (${fmt((100 * run.udp.dropped) / Math.max(1, run.udp.sent), 2)} %)`,
       )
-    if (run.handlerThroughput !== undefined)
+    if (!s.backlog) {
+      const queueRate = run.count / run.queueSeconds
       facts.push(
-        `one handler alone takes ${fmt(run.handlerThroughput)} events/s, so the pace ${run.designPace <= run.handlerThroughput ? 'stays below' : 'is above'} it`,
+        `the senders queued the ${grouped(run.count)} events in ${fmt(run.queueSeconds)} s (${fmt(queueRate)}/s)` +
+          (queueRate < run.designPace
+            ? ", slower than the pace: the edge's intake, not the bridge, bounded the delivered rate"
+            : ''),
       )
+    }
+    if (run.handlerThroughput !== undefined) {
+      const above = run.designPace > run.handlerThroughput
+      const halved = run.slowStatsAnswers
+      facts.push(
+        `one node's handler alone, back to back, took ${fmt(run.handlerThroughput)} events/s here, ` +
+          `so the pace (${fmt(run.designPace)}/s) was ${above ? 'above' : 'below'} it; ` +
+          (halved === undefined
+            ? 'whether the pacer halved is unknown'
+            : halved === 0
+              ? "the pacer never halved (no `stats` answer over 250 ms): Serf's handler channels took up the lag"
+              : `the pacer halved ${halved} times (\`stats\` answers over 250 ms)`),
+      )
+    }
     if (s.backlog)
       facts.push(
         `queued in ${fmt(run.queueSeconds)} s before the bridge started; at ${fmt(run.achievedRate, 2)}/s ` +
@@ -105,7 +125,7 @@ export function paceSection(results: PaceResults | undefined): string | undefine
     if (run.stalled) facts.push('stopped waiting after two push/pull intervals without an arrival')
     facts.push(`bridge peak RSS ${fmt(run.bridgePeakRssMiB)} MiB, ${fmt(run.bridgeCpuSeconds)} CPU s`)
     say(`- \`${s.id}\` (${run.startedAt.slice(0, 16).replace('T', ' ')} UTC): ${facts.join('; ')}.`)
-    if (note) say(`  Machine: ${note}`)
+    if (note) say(`  Alongside: ${note}`)
   }
   const missing = PACE_SCENARIOS.filter((s) => !records.some((r) => r.run.scenario.id === s.id))
   if (missing.length)
