@@ -75,6 +75,18 @@ export const PACE_SCENARIOS: readonly PaceScenario[] = [
     backlog: false,
   },
   {
+    // The same handlers with the intake out of the way: queued first, so only the pace and the
+    // handlers set the rate, and the lag can outgrow Serf's ~3,100-event handler channels.
+    id: 'slow-handlers-backlog',
+    title: 'backlog, 3 nodes, `local`, handlers that take 20 ms',
+    nodes: 3,
+    profile: 'local',
+    events: 8_000,
+    udpLossPercent: 0,
+    handlerSleepMs: 20,
+    backlog: true,
+  },
+  {
     id: 'local-10',
     title: 'burst, 10 nodes, `local` profile',
     nodes: 10,

@@ -116,7 +116,7 @@ export function paceSection(results: PaceResults | undefined): string | undefine
               : `the pacer halved ${halved} times (\`stats\` answers over 250 ms)`),
       )
     }
-    if (s.backlog)
+    if (s.backlog && !s.handlerSleepMs)
       facts.push(
         `queued in ${fmt(run.queueSeconds)} s before the bridge started; at ${fmt(run.achievedRate, 2)}/s ` +
           `${grouped(FULL_BACKLOG)} events would take ${fmt(FULL_BACKLOG / run.achievedRate / 60)} min ` +
