@@ -107,8 +107,12 @@ export function paceSection(results: PaceResults | undefined): string | undefine
       const above = run.designPace > run.handlerThroughput
       const halved = run.slowStatsAnswers
       facts.push(
-        `one node's handler alone, back to back, took ${fmt(run.handlerThroughput)} events/s here, ` +
-          `so the pace (${fmt(run.designPace)}/s) was ${above ? 'above' : 'below'} it; ` +
+        `one node's handler alone, run back to back from Node, took ${fmt(run.handlerThroughput)} events/s here, ` +
+          `so the pace (${fmt(run.designPace)}/s) was ${above ? 'above' : 'below'} it` +
+          (run.flowRate > run.handlerThroughput
+            ? ` (Serf's own handler runs reached ${fmt(run.flowRate)}/s on every node, so the probe understates them)`
+            : '') +
+          '; ' +
           (halved === undefined
             ? 'whether the pacer halved is unknown'
             : halved === 0
