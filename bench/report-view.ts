@@ -4,7 +4,9 @@
  * `undefined`) so that Mustache never finds a name in an outer section by accident.
  */
 import type { BenchOptions } from './options.ts'
+import type { PaceResults } from './pace-results.ts'
 import { burstView, footprintView, ingestView, latencyView, queueView } from './report-figures.ts'
+import { paceSection } from './report-pace.ts'
 import { cpuVerdict, edgeCpu, grouped, isNoisy, signed, TARGETS, verdict } from './report-verdicts.ts'
 import { type BenchResults, type SavedRun, type SeparateQueueRun, SYSTEMS } from './results.ts'
 import { fmt, type Summary } from './stats.ts'
@@ -17,6 +19,8 @@ export interface ReportContext {
   charts: string[]
   /** The separate large queue run, which the main report links to. */
   separateQueueRun: SeparateQueueRun | undefined
+  /** The pace figure's scenarios, measured in runs of their own. */
+  paceRuns?: PaceResults
 }
 
 /**
@@ -40,6 +44,7 @@ export function reportView({ options: o, results: r }: SavedRun, context: Report
     footprint: footprintView(r),
     queue: queueView(r, context.separateQueueRun),
     charts: context.charts,
+    pace: context.prefix === 'bench' ? paceSection(context.paceRuns) : undefined,
     thisRun: o.argv.length > 0,
     /** docs/BENCHMARKS.md, not a separate run's report: it carries the figures measured apart. */
     mainReport: context.prefix === 'bench',

@@ -11,6 +11,7 @@ import { basename, dirname, join } from 'node:path'
 import Mustache from 'mustache'
 import { alignTables } from './markdown-tables.ts'
 import type { BenchOptions } from './options.ts'
+import { type PaceResults, readPaceResults } from './pace-results.ts'
 import { renderCharts } from './report-charts.ts'
 import { type ReportContext, reportView } from './report-view.ts'
 import type { BenchResults, SavedRun, SeparateQueueRun } from './results.ts'
@@ -18,13 +19,16 @@ import type { BenchResults, SavedRun, SeparateQueueRun } from './results.ts'
 const TEMPLATE = readFileSync(new URL('./report.md.tmpl', import.meta.url), 'utf8')
 /** The raw numbers of the separate large queue run, which the main report links to. */
 const SEPARATE_QUEUE_RUN = 'BENCHMARKS-queue-100k-results.json'
+/** The pace figure's scenarios, measured in runs of their own (bench/pace-results.ts). */
+const PACE_RESULTS = 'BENCHMARKS-pace-results.json'
 
 /** Write the report, its charts and its JSON beside `o.report`; returns the paths written. */
 export async function writeReport(r: BenchResults, o: BenchOptions): Promise<string[]> {
   const dir = dirname(o.report)
   await mkdir(dir, { recursive: true })
   const written: string[] = []
-  for (const [name, text] of reportFiles({ options: o, results: r }, readSeparateQueueRun(o.report))) {
+  const files = reportFiles({ options: o, results: r }, readSeparateQueueRun(o.report), readSeparatePaceRuns(o.report))
+  for (const [name, text] of files) {
     await writeFile(join(dir, name), text)
     written.push(join(dir, name))
   }
@@ -35,11 +39,15 @@ export async function writeReport(r: BenchResults, o: BenchOptions): Promise<str
  * Every file of one run's report, name → text, in the order they are written: the charts, the
  * raw numbers, then the report itself.
  */
-export function reportFiles(run: SavedRun, separateQueueRun: SeparateQueueRun | undefined): Map<string, string> {
+export function reportFiles(
+  run: SavedRun,
+  separateQueueRun: SeparateQueueRun | undefined,
+  paceRuns?: PaceResults,
+): Map<string, string> {
   const name = basename(run.options.report)
   const prefix = name === 'BENCHMARKS.md' ? 'bench' : basename(name, '.md')
   const charts = renderCharts(run.results, prefix)
-  const markdown = renderReport(run, { prefix, charts: Object.keys(charts), separateQueueRun })
+  const markdown = renderReport(run, { prefix, charts: Object.keys(charts), separateQueueRun, paceRuns })
   return new Map([
     ...Object.entries(charts),
     [`${prefix}-results.json`, `${JSON.stringify(run, null, 2)}\n`],
@@ -98,4 +106,10 @@ export function readSeparateQueueRun(report: string): SeparateQueueRun | undefin
   if (basename(report) !== 'BENCHMARKS.md' || !existsSync(file)) return undefined
   const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedRun
   return saved.results.queue ? { ...saved.results.queue, bridgeArgs: saved.options.bridgeArgs.join(' ') } : undefined
+}
+
+/** The pace scenarios beside the main report, if any were measured. */
+export function readSeparatePaceRuns(report: string): PaceResults | undefined {
+  if (basename(report) !== 'BENCHMARKS.md') return undefined
+  return readPaceResults(join(dirname(report), PACE_RESULTS))
 }

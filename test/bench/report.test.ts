@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { readSeparateQueueRun, renderTemplate, reportFiles } from '../../bench/report.ts'
+import { readSeparatePaceRuns, readSeparateQueueRun, renderTemplate, reportFiles } from '../../bench/report.ts'
 import type { SavedRun, SeparateQueueRun } from '../../bench/results.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -20,7 +20,11 @@ const lineWith = (text: string, start: string) => text.split('\n').find((line) =
 
 describe('docs/ hold exactly what the report code writes from the committed raw numbers', () => {
   it.each([MAIN, QUEUE_100K])('$report, its charts and $json', ({ json, report }) => {
-    const files = reportFiles(saved(json), readSeparateQueueRun(join(DOCS, report)))
+    const files = reportFiles(
+      saved(json),
+      readSeparateQueueRun(join(DOCS, report)),
+      readSeparatePaceRuns(join(DOCS, report)),
+    )
     expect([...files.keys()]).toContain(report)
     for (const [name, text] of files) expect(text, `docs/${name}`).toBe(readFileSync(join(DOCS, name), 'utf8'))
   })
