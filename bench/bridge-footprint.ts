@@ -6,6 +6,10 @@
  *
  *   node bench/bridge-footprint.ts --events=100000 [--node-args="--max-semi-space-size=1"]
  *        [--entry=dist/agent-bridge.js] [--env=MALLOC_ARENA_MAX=2] [--label=TEXT] [--out=FILE]
+ *        [--real-edge]
+ *
+ * `--real-edge` queues the events at `wrangler dev` first (bridge offline) and drains from it, to
+ * check the stub's figures against the real edge on a shorter drain.
  *
  * Not part of `npm run bench`: a separate run, written up by hand in docs/BENCHMARKS.md.
  */
@@ -15,10 +19,12 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateHmacKey } from '../protocol/signature.ts'
 import { spawnBridge } from '../scripts/harness/bridge.ts'
+import { fireBurst } from '../scripts/harness/fire.ts'
+import { startEdge, stopAllEdges } from '../scripts/harness/local-edge.ts'
 import { startSilentCluster } from './cluster.ts'
 import { cpuSeconds, statusKiB } from './proc.ts'
 import { nowMs, sleep } from './stats.ts'
-import { startStubEdge } from './stub-edge.ts'
+import { type StubEdge, startStubEdge } from './stub-edge.ts'
 
 const { values } = parseArgs({
   options: {
@@ -28,11 +34,52 @@ const { values } = parseArgs({
     entry: { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
     label: { type: 'string' },
+    'real-edge': { type: 'boolean', default: false },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 })
 const count = Number(values.events)
+
+/**
+ * `--real-edge`: wrangler dev with `count` events queued through the SDK first (bridge offline),
+ * as figure 5 does; the drain's progress is read from the bridge's "batch emitted" lines.
+ */
+async function realEdge(count: number) {
+  const local = await startEdge({
+    dir: join(dir, 'edge'),
+    clusters: { bench: { maxEventAge: '1h', maxQueuedEvents: 1_000_000, bridgeLeaseTtl: '10s' } },
+  })
+  process.stderr.write(`  queueing ${count} events at ${local.url}\n`)
+  const answers = await fireBurst(
+    local,
+    'bench',
+    count,
+    (i) => ({ name: 'scale', payload: String(i), coalesce: false }),
+    64,
+  )
+  const last = Math.max(...answers.map((a) => a.sequence))
+  let through = 0
+  let onDrained = () => {}
+  const drained = new Promise<void>((resolve) => {
+    onDrained = resolve
+  })
+  return {
+    url: local.url,
+    bridgeKey: local.bridgeKeys.bench!,
+    get ackedThrough() {
+      return through
+    },
+    drained,
+    onLine: (text: string) => {
+      if (!text.includes('batch emitted into Serf')) return
+      through = Number((JSON.parse(text) as { through: number }).through)
+      // The ack follows the line; give it a moment before the bridge is stopped.
+      if (through >= last) setTimeout(onDrained, 1_000)
+    },
+    stop: () => stopAllEdges(),
+  }
+}
 const nodeArgs = values['node-args']!.split(/\s+/).filter(Boolean)
 const bridgeArgs = values['bridge-args']!.split(/\s+/).filter(Boolean)
 const extraEnv = Object.fromEntries(values.env!.map((pair) => pair.split(/=(.*)/s, 2) as [string, string]))
@@ -40,14 +87,17 @@ const label = values.label ?? ([values.entry, ...nodeArgs, ...values.env!].filte
 
 const dir = await mkdtemp(join(tmpdir(), 'serf-edge-footprint-'))
 const cluster = await startSilentCluster(join(dir, 'serf'))
-const edge = await startStubEdge(count)
+/** The stub checks no signature: any key will do. */
+const edge: StubEdge & { bridgeKey?: string; onLine?: (line: string) => void } = values['real-edge']
+  ? await realEdge(count)
+  : await startStubEdge(count)
 const load = [loadavg()[0]!]
 const started = nowMs()
 const bridge = spawnBridge(
   {
     edgeUrl: edge.url,
     cluster: 'bench',
-    bridgeKey: generateHmacKey().secret,
+    bridgeKey: edge.bridgeKey ?? generateHmacKey().secret,
     rpcAddr: cluster.agents[0]!.rpcAddr,
     cursorFile: join(dir, 'cursor.json'),
     bridgeId: 'bench-footprint',
@@ -56,7 +106,7 @@ const bridge = spawnBridge(
     nodeArgs,
     entry: values.entry,
   },
-  { env: { ...process.env, ...extraEnv } },
+  { env: { ...process.env, ...extraEnv }, onLine: edge.onLine },
 )
 const pid = bridge.pid!
 
