@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino'
 import { fromBase64 } from '../protocol/bytes.ts'
-import { pause, sleep } from '../protocol/timing.ts'
+import { pause, sleep, wallClockMs } from '../protocol/timing.ts'
 import type { QueuedEvent } from '../protocol/wire.ts'
 import type { BridgeMetrics } from './metrics.ts'
 import type { AgentSample } from './pacer.ts'
@@ -85,6 +85,19 @@ export class AgentLink {
       await this.#timed('event', () => this.#serf.event(event.name, fromBase64(event.payloadBase64), event.coalesce))
       this.#metrics.emitted.inc()
       this.#metrics.lagSeconds.set((Date.now() - Date.parse(event.enqueuedAt)) / 1000)
+      if (this.#logger.isLevelEnabled('debug')) {
+        // Sub-millisecond wall clock: the bench subtracts the edge's enqueuedAt from it (bench/bridge-hop.ts).
+        const acceptedAt = wallClockMs()
+        this.#logger.debug(
+          {
+            sequence: event.sequence,
+            enqueuedAt: event.enqueuedAt,
+            acceptedAt,
+            lagMs: acceptedAt - Date.parse(event.enqueuedAt),
+          },
+          'event accepted by Serf',
+        )
+      }
       return { sequence: event.sequence }
     } catch (error) {
       if (error instanceof SerfRemoteError && !error.isAuthFailure) {

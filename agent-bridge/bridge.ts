@@ -16,7 +16,7 @@
  */
 import type { Logger } from 'pino'
 import { EdgeProblemError } from '../protocol/problem.ts'
-import { type BackoffPolicy, pause, realClock } from '../protocol/timing.ts'
+import { type BackoffPolicy, pause, realClock, wallClockMs } from '../protocol/timing.ts'
 import { MAX_POLL_WAIT_MS, type PollResponse, type QueuedEvent } from '../protocol/wire.ts'
 import { AgentLink, BridgeFatalError } from './agent-link.ts'
 import type { CursorState, CursorStore } from './cursor-store.ts'
@@ -156,12 +156,24 @@ export class Bridge {
       },
       this.#stop.signal,
     )
-    polling.catch(() => {})
+    // When the answer arrived, not when the loop gets to it (after settling the last batch).
+    let answeredAt = 0
+    polling.then(
+      () => {
+        answeredAt = wallClockMs()
+      },
+      () => {},
+    )
     if (this.#batch.size > 0) await this.#settle()
     const page = await polling
     this.#edgeOk()
     const events = this.#takeLease(page, sentAt)
     if (!events) return
+    if (events.length > 0 && logger.isLevelEnabled('debug'))
+      logger.debug(
+        { from: events[0]!.sequence, through: events.at(-1)!.sequence, answeredAt, backlog: page.backlog },
+        'events handed over',
+      )
     metrics.backlog.set(page.backlog)
     const head = page.settledThrough + page.backlog
     if (head < this.#handedThrough && this.#batch.size === 0) {

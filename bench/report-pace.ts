@@ -49,7 +49,7 @@ export function paceSection(results: PaceResults | undefined): string | undefine
   const say = (...text: string[]) => lines.push(...text)
   const facts = records[0]!.facts
   say(
-    '## 7. Pacing against the repair-safe rate',
+    '## 8. Pacing against the repair-safe rate',
     '',
     "The bridge's pace follows the cluster it serves (agent-bridge/gossip-limits.ts): Serf repairs a",
     "missed event only while it is among the sender's newest 512 at a push/pull exchange, so the",

@@ -66,3 +66,11 @@ export const realClock: Clock = {
   now: () => performance.now(),
   sleep,
 }
+
+/**
+ * Wall-clock milliseconds since the epoch with `performance.now()`'s sub-millisecond resolution,
+ * for timestamps that another process on the same machine subtracts from its own.
+ */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now()
+}

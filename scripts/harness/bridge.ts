@@ -30,6 +30,13 @@ export interface BridgeProcessOptions {
   /** `-metrics-addr`, default a free port on 127.0.0.1. */
   metricsAddr?: string
   extraArgs?: string[]
+  /** Node's own flags, before the script (e.g. `--max-semi-space-size=1`); default none. */
+  nodeArgs?: string[]
+  /**
+   * The script Node runs, relative to the repository: default `agent-bridge/cli.ts`; the bench
+   * gives `dist/agent-bridge.js` to measure the bin as `npm install -g` installs it.
+   */
+  entry?: string
 }
 
 /** Options for the process itself: where it runs, its environment, its output. */
@@ -48,7 +55,8 @@ export type BridgeLogLine = Record<string, unknown> & { msg?: string }
 export function spawnBridge(options: BridgeProcessOptions, spawn: BridgeSpawnOptions = {}): OwnedProcess {
   const root = spawn.root ?? REPOSITORY
   const args = [
-    join(root, 'agent-bridge/cli.ts'),
+    ...(options.nodeArgs ?? []),
+    join(root, options.entry ?? 'agent-bridge/cli.ts'),
     `-edge-url=${options.edgeUrl}`,
     `-cluster=${options.cluster}`,
     `-rpc-addr=${options.rpcAddr}`,
