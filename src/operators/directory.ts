@@ -52,6 +52,8 @@ export interface Session {
   deviceId: string
   deviceName: string
   credentialId: string
+  /** The passkey's transports, for the allowCredentials of an action's challenge. */
+  transports: string[]
   expiresAt: number
 }
 
@@ -253,8 +255,16 @@ export class OperatorDirectory extends DurableObject {
   /** The live session behind a token hash; null when unknown, expired or its device revoked. */
   async session(tokenHash: string): Promise<Session | null> {
     const row = this.#sql
-      .exec<{ operator: string; device_id: string; expires_at: number; name: string; credential_id: string }>(
-        `SELECT sessions.operator, sessions.device_id, sessions.expires_at, devices.name, devices.credential_id
+      .exec<{
+        operator: string
+        device_id: string
+        expires_at: number
+        name: string
+        credential_id: string
+        transports: string
+      }>(
+        `SELECT sessions.operator, sessions.device_id, sessions.expires_at, devices.name, devices.credential_id,
+                devices.transports
          FROM sessions JOIN devices ON devices.id = sessions.device_id
          WHERE token_hash = ? AND devices.revoked_at IS NULL`,
         tokenHash,
@@ -266,6 +276,7 @@ export class OperatorDirectory extends DurableObject {
       deviceId: row.device_id,
       deviceName: row.name,
       credentialId: row.credential_id,
+      transports: JSON.parse(row.transports) as string[],
       expiresAt: row.expires_at,
     }
   }

@@ -7,7 +7,7 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { fromBase64Url, sha256Hex, utf8 } from '../../../protocol/bytes.ts'
+import { fromBase64Url, fromUtf8, sha256Hex, utf8 } from '../../../protocol/bytes.ts'
 import {
   ACTION_NONCE_TTL_MS,
   actionChallenge,
@@ -50,6 +50,8 @@ type Resolved = {
   cluster: ClusterSettings
   principal: Principal
   purpose: NoncePurpose
+  /** SHA-256 (hex) of the canonical event: the nonce's binding and the enqueue path's body hash. */
+  eventHash: string
   /** The quick action, when there is one. */
   action?: { id: string; label: string; danger: boolean; approvers?: string[] }
   approval?: Approval
@@ -75,9 +77,7 @@ actionRoutes.post('/challenge', async (c) => {
   await directoryOf(c.env).issueNonce(nonce, resolved.purpose, expiresAt)
   const challenge = await actionChallenge(body.event, nonce)
   const session = c.get('session')
-  const device = (await directoryOf(c.env).activeCredentials(session.operator)).filter(
-    (credential) => credential.id === session.credentialId,
-  )
+  const device = [{ id: session.credentialId, transports: session.transports }]
   const options = await authenticationOptions(pageParty(c), fromBase64Url(challenge), device)
   return c.json({ nonce, challenge, expiresAt: new Date(expiresAt).toISOString(), options })
 })
@@ -132,7 +132,7 @@ actionRoutes.post('/fire', async (c) => {
     event: { name: body.event.name, payload: utf8(body.event.payload), coalesce: body.event.coalesce },
     channel: approval ? `${approval.requesterCredential} approved by page:${operator.id} ${channel}` : channel,
     requestId: `page_${body.nonce}`,
-    bodyHash: await sha256Hex(canonicalEvent(body.event) as Uint8Array<ArrayBuffer>),
+    bodyHash: resolved.eventHash,
   })
   log('page event fired', {
     operator: operator.id,
@@ -176,7 +176,7 @@ async function resolve(
         `no approval request "${body.approval}" waits for operator "${operator.id}"`,
       )
     }
-    if (JSON.stringify(approval.event) !== JSON.stringify(pageEventSchema.parse(body.event))) {
+    if (fromUtf8(canonicalEvent(approval.event)) !== fromUtf8(canonicalEvent(body.event))) {
       return refuse(new ProblemError('invalid-event', 'the event differs from the one waiting for approval'))
     }
     const requester = config.page.operators.get(approval.requester)
@@ -185,6 +185,7 @@ async function resolve(
       cluster,
       principal: operatorPrincipal(requester),
       purpose: { kind: 'approve', operator: operator.id, approval: approval.id, event: eventHash },
+      eventHash,
       approval,
     }
   }
@@ -192,7 +193,7 @@ async function resolve(
   if (body.action === undefined) {
     if (!operator.custom)
       return refuse(new ProblemError('forbidden', `operator "${operator.id}" has no custom event form`))
-    return { cluster, principal, purpose }
+    return { cluster, principal, purpose, eventHash }
   }
   const action = operator.actions.get(body.action)
   if (!action)
@@ -215,6 +216,7 @@ async function resolve(
     cluster,
     principal,
     purpose,
+    eventHash,
     action: {
       id: action.id,
       label: action.label,

@@ -7,6 +7,7 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import type { Me, QuickAction } from '../../../protocol/page.ts'
 import { mayUseCluster } from '../../auth/scope.ts'
+import { queueOf } from '../../enqueue.ts'
 import type { AppEnv } from '../../env.ts'
 import { directoryOf } from '../../operators/directory.ts'
 import { ProblemError } from '../../problem.ts'
@@ -58,14 +59,14 @@ const idSchema = z.string().regex(/^evt_[A-Za-z0-9_-]{1,64}$/)
 
 pageApi.get('/clusters/:cluster/events', requireSession, async (c) => {
   const cluster = readable(c)
-  const events = await directoryQueue(c, cluster.id).recent(cluster, RECENT_EVENTS)
+  const events = await queueOf(c.env, cluster.id).recent(cluster, RECENT_EVENTS)
   return c.json({ cluster: cluster.id, events })
 })
 
 pageApi.get('/clusters/:cluster/events/:id', requireSession, async (c) => {
   const cluster = readable(c)
   const id = c.req.param('id')
-  const status = idSchema.safeParse(id).success ? await directoryQueue(c, cluster.id).status(cluster, null, id) : null
+  const status = idSchema.safeParse(id).success ? await queueOf(c.env, cluster.id).status(cluster, null, id) : null
   if (!status) throw new ProblemError('unknown-event', `no event "${id}" in cluster "${cluster.id}"`)
   return c.json(status)
 })
@@ -80,9 +81,6 @@ function readable(c: import('hono').Context<PageEnv>) {
     throw new ProblemError('forbidden', `operator "${operator.id}" may not read cluster "${id}"`)
   return cluster
 }
-
-const directoryQueue = (c: import('hono').Context<PageEnv>, cluster: string) =>
-  c.env.CLUSTER_QUEUE.get(c.env.CLUSTER_QUEUE.idFromName(cluster))
 
 /** The page's files. */
 export const pageFiles = new Hono<AppEnv>()
