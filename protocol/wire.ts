@@ -123,9 +123,20 @@ export type ReleaseResponse = z.infer<typeof releaseResponseSchema>
 export const SENDER_HEADER = 'serf-edge-sender'
 
 /**
- * The Worker secret holding a sender's or a cluster's bridge verify keys: the prefix, then the
- * id upper-cased with every other character as `_`.
+ * The kinds of Worker secret: a sender's or a cluster's bridge verify keys, a Slack app's signing
+ * secret, a Discord app's public key, a GitHub hook's webhook secret.
+ */
+export type SecretKind =
+  | 'SENDER_KEYS'
+  | 'BRIDGE_KEYS'
+  | 'SLACK_SIGNING_SECRET'
+  | 'DISCORD_PUBLIC_KEY'
+  | 'GITHUB_WEBHOOK_SECRET'
+
+/**
+ * The Worker secret of one sender, cluster, app or hook: the kind, then the id upper-cased with
+ * every other character as `_`.
  * @example secretName('SENDER_KEYS', 'chat-ops') // 'SENDER_KEYS_CHAT_OPS'
  */
-export const secretName = (kind: 'SENDER_KEYS' | 'BRIDGE_KEYS', id: string): string =>
+export const secretName = (kind: SecretKind, id: string): string =>
   `${kind}_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { CLUSTER_ID } from '../../../protocol/event.ts'
+import { secretName } from '../../../protocol/wire.ts'
 import type { ClusterSettings } from '../../config.ts'
 import { ConfigError, optionalObjectVar, secretText } from '../../config-vars.ts'
 import { type ChatApp, chatAppFields, compileChatApp, parseSection } from '../chat/policy.ts'
@@ -40,13 +41,6 @@ const appSchema = z.strictObject({
 })
 
 /**
- * The Worker secret holding an application's public key: upper-cased, other characters as `_`.
- * @example discordKeyName('ops') // 'DISCORD_PUBLIC_KEY_OPS'
- */
-export const discordKeyName = (app: string): string =>
-  `DISCORD_PUBLIC_KEY_${app.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`
-
-/**
  * The Discord applications in `env`; none when `DISCORD_APPS` is not set (the door is closed).
  * @throws {ConfigError} naming the application and the field
  */
@@ -62,7 +56,7 @@ export async function parseDiscordApps(
   for (const [id, { applicationId, guilds, apiBase, ...fields }] of Object.entries(parsed)) {
     const where = `DISCORD_APPS.${id}`
     if (!CLUSTER_ID.test(id)) throw new ConfigError(`DISCORD_APPS: "${id}" is not a valid app id (${CLUSTER_ID})`)
-    const secret = discordKeyName(id)
+    const secret = secretName('DISCORD_PUBLIC_KEY', id)
     if (secrets.has(secret)) throw new ConfigError(`Discord apps "${secrets.get(secret)}" and "${id}" share ${secret}`)
     secrets.set(secret, id)
     const chat = compileChatApp(

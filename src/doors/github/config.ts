@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { utf8 } from '../../../protocol/bytes.ts'
 import { CLUSTER_ID, checkSerfSize, eventRequestSchema } from '../../../protocol/event.ts'
 import { type GithubSecretKey, importGithubSecret } from '../../../protocol/github-signature.ts'
+import { secretName } from '../../../protocol/wire.ts'
 import { compileEventPatterns, type Scope } from '../../auth/scope.ts'
 import type { ClusterSettings } from '../../config.ts'
 import { ConfigError, issues, optionalObjectVar, secretText } from '../../config-vars.ts'
@@ -73,13 +74,6 @@ const hookSchema = z.strictObject({
 })
 
 /**
- * The Worker secret holding a hook's webhook secret: upper-cased, other characters as `_`.
- * @example githubSecretName('ci') // 'GITHUB_WEBHOOK_SECRET_CI'
- */
-export const githubSecretName = (hook: string): string =>
-  `GITHUB_WEBHOOK_SECRET_${hook.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`
-
-/**
  * The GitHub hooks in `env`; none when `GITHUB_HOOKS` is not set (the door is closed).
  * @throws {ConfigError} naming the hook, the rule and what is wrong with it
  */
@@ -95,7 +89,7 @@ export async function parseGithubHooks(
   const secrets = new Map<string, string>()
   for (const [id, hook] of Object.entries(parsed.data)) {
     if (!CLUSTER_ID.test(id)) throw new ConfigError(`GITHUB_HOOKS: "${id}" is not a valid hook id (${CLUSTER_ID})`)
-    const secret = githubSecretName(id)
+    const secret = secretName('GITHUB_WEBHOOK_SECRET', id)
     if (secrets.has(secret)) throw new ConfigError(`GitHub hooks "${secrets.get(secret)}" and "${id}" share ${secret}`)
     secrets.set(secret, id)
     const rules = hook.rules.map((rule, index) =>

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { CLUSTER_ID } from '../../../protocol/event.ts'
+import { secretName } from '../../../protocol/wire.ts'
 import type { ClusterSettings } from '../../config.ts'
 import { ConfigError, optionalObjectVar, secretText } from '../../config-vars.ts'
 import { type ChatApp, chatAppFields, chatGrantSchema, compileChatApp, parseSection } from '../chat/policy.ts'
@@ -42,13 +43,6 @@ const appSchema = z.strictObject({
 })
 
 /**
- * The Worker secret holding an app's signing secret: upper-cased, other characters as `_`.
- * @example slackSecretName('ops') // 'SLACK_SIGNING_SECRET_OPS'
- */
-export const slackSecretName = (app: string): string =>
-  `SLACK_SIGNING_SECRET_${app.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`
-
-/**
  * The Slack apps in `env`; none when `SLACK_APPS` is not set (the door is closed).
  * @throws {ConfigError} naming the app and the field
  */
@@ -63,7 +57,7 @@ export async function parseSlackApps(
   const secrets = new Map<string, string>()
   for (const [id, { teams, ...fields }] of Object.entries(parsed)) {
     if (!CLUSTER_ID.test(id)) throw new ConfigError(`SLACK_APPS: "${id}" is not a valid app id (${CLUSTER_ID})`)
-    const secret = slackSecretName(id)
+    const secret = secretName('SLACK_SIGNING_SECRET', id)
     if (secrets.has(secret)) throw new ConfigError(`Slack apps "${secrets.get(secret)}" and "${id}" share ${secret}`)
     secrets.set(secret, id)
     const chat = compileChatApp(
