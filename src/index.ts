@@ -24,6 +24,13 @@ export { ClusterQueue } from './queue/cluster-queue.ts'
 const app = new Hono<AppEnv>()
 
 app.get('/', (c) => c.json({ service: 'serf-edge', api: '/v1/clusters/{cluster}/events' }))
+// For a load balancer or a service manager: 200 once the Worker runs and its configuration (vars
+// and keys) loads, a 500 invalid-config problem naming the mistake otherwise. It touches no
+// Durable Object, so probing it often keeps no cluster awake.
+app.get('/healthz', withConfig, (c) => {
+  c.header('cache-control', 'no-store')
+  return c.json({ status: 'ok', service: 'serf-edge' })
+})
 app.use('/v1/*', withConfig)
 app.route('/v1/clusters', eventRoutes)
 app.route('/v1/clusters', bridgeRoutes)

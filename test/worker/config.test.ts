@@ -70,4 +70,18 @@ describe('configuration', () => {
     expect(result.body.detail).not.toMatch(/at .*\.ts:\d+/)
     expect(result.body.detail).not.toContain(String(env.SENDER_KEYS_CHATOPS))
   })
+
+  it('GET /healthz answers 200 with a good configuration and 500 naming the mistake otherwise', async () => {
+    const probe = (probeEnv: Record<string, unknown>) =>
+      app.fetch(new Request('https://edge.test/healthz'), probeEnv, createExecutionContext())
+    const ok = await probe(good())
+    expect(ok.status).toBe(200)
+    expect(ok.headers.get('cache-control')).toBe('no-store')
+    expect(await ok.json()).toEqual({ status: 'ok', service: 'serf-edge' })
+    const bad = await probe({ ...good(), BRIDGE_KEYS_STAGING: undefined })
+    expect(bad.status).toBe(500)
+    const problem = (await bad.json()) as { type: string; detail: string }
+    expect(problem.type).toBe('urn:serf-edge:problem:invalid-config')
+    expect(problem.detail).toMatch(/secret BRIDGE_KEYS_STAGING is not set/)
+  })
 })
