@@ -10,6 +10,7 @@ export default defineConfig({
       'test/protocol/**/*.test.ts',
       'test/bench/**/*.test.ts',
       'test/browser/**/*.test.ts',
+      'test/selfhost/**/*.test.ts',
     ],
     pool: 'forks',
     // Two cores: real serf agents and workerd are heavy, run one test file at a time.
