@@ -1,7 +1,8 @@
 /**
- * An edge for tests and the bench: `wrangler dev` on a free loopback port, configured with the
- * clusters and senders asked for and development keys made for the run, restartable in place
- * (same port, keys and persisted queue).
+ * An edge for tests and the bench on a free loopback port, configured with the clusters and
+ * senders asked for and development keys made for the run, restartable in place (same port, keys
+ * and persisted queue): `wrangler dev` by default, or the self-hosted build on workerd
+ * (selfhosted-edge.ts) when asked for or when SERF_EDGE_TEST_EDGE=selfhosted.
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -9,6 +10,7 @@ import { generateHmacKey } from '../../protocol/signature.ts'
 import { secretName } from '../../protocol/wire.ts'
 import { freePort } from './net.ts'
 import type { OwnedProcess } from './process.ts'
+import { SelfHostedEdge, stopAllSelfHostedEdges } from './selfhosted-edge.ts'
 import { spawnWranglerDev, untilEdgeAnswers, type WranglerDevOptions, writeEnvFile } from './wrangler.ts'
 
 const running = new Set<LocalEdge>()
@@ -36,9 +38,38 @@ export interface EdgeOptions {
   >
   /** More vars and secrets for the Worker (a door's section, its signing secret), as text. */
   vars?: Record<string, string>
+  /** `wrangler dev`, or the self-hosted build on workerd; default from SERF_EDGE_TEST_EDGE. */
+  runtime?: EdgeRuntime
 }
 
-export class LocalEdge {
+export type EdgeRuntime = 'wrangler' | 'selfhosted'
+
+/** The runtime tests run the edge on: SERF_EDGE_TEST_EDGE=selfhosted picks the self-hosted build. */
+export const defaultEdgeRuntime = (): EdgeRuntime =>
+  process.env.SERF_EDGE_TEST_EDGE === 'selfhosted' ? 'selfhosted' : 'wrangler'
+
+/** An edge running on this machine, whichever runtime runs it. */
+export interface LocalEdge {
+  readonly runtime: EdgeRuntime
+  readonly url: string
+  /** Sender id -> its HMAC signing key (senders given a `verifyKey` have none here). */
+  readonly senderKeys: Record<string, string>
+  /** Cluster id -> its bridge key. */
+  readonly bridgeKeys: Record<string, string>
+  /** The pid tests signal: wrangler's (also its process group's id), or workerd's. */
+  readonly pid: number | undefined
+  /** What the runtime and the Worker wrote (the last 256 KiB). */
+  readonly log: string
+  /** Start it (again: same port, keys and persisted state) and wait until it answers. */
+  start(): Promise<void>
+  /** SIGTERM, SIGKILL after 5 s. */
+  stop(): Promise<void>
+  /** SIGKILL at once: no chance to clean up, as in a crash. */
+  kill(): Promise<void>
+}
+
+class WranglerEdge implements LocalEdge {
+  readonly runtime = 'wrangler'
   readonly url: string
   /** Sender id → its HMAC signing key (senders given a `verifyKey` have none here). */
   readonly senderKeys: Record<string, string>
@@ -81,6 +112,12 @@ export class LocalEdge {
     running.delete(this)
     await this.#wrangler?.stop(5_000)
   }
+
+  async kill(): Promise<void> {
+    running.delete(this)
+    this.#wrangler?.killNow()
+    await this.#wrangler?.stop(5_000) // waits for the rest of the group
+  }
 }
 
 /** Start `wrangler dev` for the project's Worker and wait until it answers. */
@@ -102,22 +139,33 @@ export async function startEdge(options: EdgeOptions): Promise<LocalEdge> {
     bridgeKeys[id] = generateHmacKey().secret
     vars[secretName('BRIDGE_KEYS', id)] = bridgeKeys[id]
   }
+  const port = await freePort()
+  if ((options.runtime ?? defaultEdgeRuntime()) === 'selfhosted') {
+    const edge = new SelfHostedEdge(
+      { dir: options.dir, port, vars: { ...vars, ...options.vars } },
+      senderKeys,
+      bridgeKeys,
+    )
+    await edge.build()
+    await edge.start()
+    return edge
+  }
   const envFile = join(options.dir, 'edge.env')
   await writeEnvFile(envFile, { ...vars, ...options.vars })
   const wrangler: WranglerDevOptions = {
-    port: await freePort(),
+    port,
     inspectorPort: await freePort(),
     envFile,
     persistTo: join(options.dir, 'state'),
     logLevel: 'info',
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
   }
-  const edge = new LocalEdge(wrangler, senderKeys, bridgeKeys)
+  const edge = new WranglerEdge(wrangler, senderKeys, bridgeKeys)
   await edge.start()
   return edge
 }
 
 /** Stop every edge still running (afterAll/afterEach). */
 export async function stopAllEdges(): Promise<void> {
-  await Promise.all([...running].map((edge) => edge.stop()))
+  await Promise.all([...[...running].map((edge) => edge.stop()), stopAllSelfHostedEdges()])
 }

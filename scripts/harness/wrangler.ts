@@ -74,13 +74,13 @@ export async function untilEdgeAnswers(wrangler: OwnedProcess, url: string, time
   try {
     await waitFor(
       () => {
-        if (!wrangler.running) throw new Error('wrangler dev exited before it answered')
+        if (!wrangler.running) throw new Error(`${wrangler.name} exited before it answered`)
         return edgeAnswers(url)
       },
-      { timeoutMs, intervalMs: 200, what: `wrangler dev to answer at ${url}` },
+      { timeoutMs, intervalMs: 200, what: `the edge to answer at ${url}` },
     )
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n--- wrangler output ---\n${wrangler.output}`)
+    throw new Error(`${(error as Error).message}\n--- edge output ---\n${wrangler.output}`)
   }
 }
 

@@ -13,7 +13,13 @@ import {
   startBridge,
   stopAllBridges,
 } from '../../scripts/harness/bridge.ts'
-import { type EdgeOptions, type LocalEdge, startEdge, stopAllEdges } from '../../scripts/harness/local-edge.ts'
+import {
+  type EdgeOptions,
+  type EdgeRuntime,
+  type LocalEdge,
+  startEdge,
+  stopAllEdges,
+} from '../../scripts/harness/local-edge.ts'
 import type { RecordedUserEvent } from '../../scripts/harness/recorder.ts'
 import {
   type SerfAgent,
@@ -32,6 +38,8 @@ export interface PipelineOptions {
   nodes?: number
   /** More settings of the Serf agents; `logLevel` defaults to `info`. */
   serf?: Omit<SerfClusterOptions, 'dir' | 'nodes'>
+  /** The edge's runtime; default from SERF_EDGE_TEST_EDGE (wrangler dev unless `selfhosted`). */
+  runtime?: EdgeRuntime
 }
 
 /** What a test file runs against; its parts exist once the file's `beforeAll` ran. */
@@ -95,9 +103,9 @@ export class Pipeline {
 
   async start(): Promise<void> {
     this.#dir = await mkdtemp(join(tmpdir(), 'serf-edge-e2e-'))
-    const { nodes = 3, serf, clusters, senders } = this.#options
+    const { nodes = 3, serf, clusters, senders, runtime } = this.#options
     this.#serf = await startSerfCluster({ logLevel: 'info', ...serf, dir: join(this.#dir, 'serf'), nodes })
-    this.#edge = await startEdge({ dir: join(this.#dir, 'edge'), clusters, senders })
+    this.#edge = await startEdge({ dir: join(this.#dir, 'edge'), clusters, senders, runtime })
   }
 
   testStarted(): void {
