@@ -1,26 +1,36 @@
 /**
  * How the bridge's signed calls travel: `node:http` and `node:https` with keep-alive agents, in
  * place of the global `fetch`. The first `fetch` in a process loads undici's bundle and compiles
- * its llhttp WebAssembly parser, about 16 MiB of the bridge's resident set out of ~90 (docs/
- * BENCHMARKS.md, "Bridge footprint and hop"); `node:http` uses the llhttp already built into Node,
- * which also serves /metrics. Only what {@link EdgeFetch} asks of an answer is implemented.
+ * its llhttp WebAssembly parser (docs/BENCHMARKS.md, "Bridge footprint and hop": 5 MiB of the
+ * bridge's peak RSS and a quarter of its CPU per event); `node:http` uses the llhttp built into
+ * Node, which also serves /metrics. Only what {@link EdgeFetch} asks of an answer is implemented.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http'
+import type { Agent as HttpAgent, IncomingMessage, RequestOptions } from 'node:http'
 import type { EdgeFetch, EdgeFetchInit, EdgeResponse } from '../protocol/edge-request.ts'
+
+/*
+ * Not `import … from 'node:http'`: its ES module namespace reads every export, and the lazy
+ * `WebSocket` one loads undici after all (about 10 MiB resident). The CommonJS exports do not.
+ */
+const http = process.getBuiltinModule('node:http')
+const httpRequest = http.request
 
 /**
  * Idle connections are closed after 4 s, as undici's are, unless the edge announces a shorter
  * `Keep-Alive: timeout` (the agent honours it): a socket the edge is closing is not reused.
  */
 const KEEP_ALIVE = { keepAlive: true, timeout: 4_000 }
-const httpAgent = new HttpAgent(KEEP_ALIVE)
+const httpAgent = new http.Agent(KEEP_ALIVE)
 /** `node:https` (and TLS with it) is loaded on the first https call only. */
-let https: Promise<{ request: typeof httpRequest; agent: HttpAgent }> | undefined
+let https: { request: typeof httpRequest; agent: HttpAgent } | undefined
 
 function transport(url: URL) {
   if (url.protocol === 'http:') return { request: httpRequest, agent: httpAgent }
   if (url.protocol !== 'https:') throw new TypeError(`unsupported protocol ${url.protocol}`)
-  https ??= import('node:https').then((m) => ({ request: m.request, agent: new m.Agent(KEEP_ALIVE) }))
+  if (!https) {
+    const m = process.getBuiltinModule('node:https')
+    https = { request: m.request as typeof httpRequest, agent: new m.Agent(KEEP_ALIVE) }
+  }
   return https
 }
 
@@ -31,7 +41,7 @@ function transport(url: URL) {
  */
 export const httpFetch: EdgeFetch = async (url, init) => {
   init.signal.throwIfAborted()
-  const { request, agent } = await transport(url)
+  const { request, agent } = transport(url)
   return new Promise<EdgeResponse>((resolve, reject) => {
     const { signal } = init
     const options: RequestOptions = { method: init.method, headers: withLength(init), agent }
