@@ -3,7 +3,7 @@
  * release), queries (poll, records) and the members report.
  */
 import { z } from 'zod'
-import { type EdgeSigner, sendOnce } from '../protocol/edge-request.ts'
+import { type EdgeFetch, type EdgeSigner, sendOnce } from '../protocol/edge-request.ts'
 import {
   type MembersReport,
   type QueryPollRequest,
@@ -24,13 +24,15 @@ import {
   pollResponseSchema,
   releaseResponseSchema,
 } from '../protocol/wire.ts'
+import { httpFetch } from './edge-http.ts'
 
 /** Where the edge is and how this bridge signs; `fetch` is injectable for tests. */
 export interface EdgeClientOptions {
   edgeUrl: string
   cluster: string
   keys: SignKey[]
-  fetch?: typeof fetch
+  /** Default `node:http`/`node:https` ({@link httpFetch}); the global `fetch` also fits. */
+  fetch?: EdgeFetch
   /** Budget of a call that is not a long-poll (the poll gets its wait on top). */
   requestTimeoutMs?: number
 }
@@ -48,7 +50,7 @@ export class EdgeClient {
   constructor(options: EdgeClientOptions) {
     this.cluster = options.cluster
     this.#base = new URL(`v1/clusters/${encodeURIComponent(options.cluster)}/bridge/`, withSlash(options.edgeUrl))
-    this.#signer = { keys: options.keys, fetch: options.fetch ?? fetch }
+    this.#signer = { keys: options.keys, fetch: options.fetch ?? httpFetch }
     this.#timeoutMs = options.requestTimeoutMs ?? 15_000
   }
 

@@ -1,32 +1,48 @@
 /**
  * The bridge's Prometheus metrics and its local health endpoint (`/metrics`, `/healthz`).
  */
-import { createServer, type Server } from 'node:http'
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Server } from 'node:http'
+import type * as Prom from 'prom-client'
 import { EdgeProblemError, EdgeUnreachableError } from '../protocol/problem.ts'
+
+/*
+ * prom-client's own modules, not its index: the index also loads its Pushgateway (node:https,
+ * TLS, zlib), Summary and cluster aggregation, which the bridge never uses. The test of this file
+ * checks that they are the classes the index exports.
+ */
+const requireCjs = process.getBuiltinModule('node:module').createRequire(import.meta.url)
+const Counter: typeof Prom.Counter = requireCjs('prom-client/lib/counter')
+const Gauge: typeof Prom.Gauge = requireCjs('prom-client/lib/gauge')
+const Histogram: typeof Prom.Histogram = requireCjs('prom-client/lib/histogram')
+const Registry: typeof Prom.Registry = requireCjs('prom-client/lib/registry')
+const collectDefaultMetrics: typeof Prom.collectDefaultMetrics = requireCjs('prom-client/lib/defaultMetrics')
+
+// Not `import … from 'node:http'`: its ES module namespace reads every export, and the lazy
+// `WebSocket` one loads undici, about 10 MiB of resident memory the bridge never uses.
+const { createServer } = process.getBuiltinModule('node:http')
 
 /** Every metric the bridge reports, on its own registry. */
 export class BridgeMetrics {
-  readonly registry = new Registry()
-  readonly emitted: Counter
-  readonly rejected: Counter
-  readonly acked: Counter
-  readonly reemitted: Counter
-  readonly backlog: Gauge
-  readonly lagSeconds: Gauge
-  readonly rpcSeconds: Histogram<'command'>
-  readonly pacingWaits: Counter
-  readonly pacingWaitSeconds: Counter
-  readonly reconnects: Counter
-  readonly edgeErrors: Counter<'kind'>
-  readonly leaseHeld: Gauge
-  readonly leaseLapses: Counter
-  readonly cursor: Gauge
-  readonly queries: Counter<'outcome'>
-  readonly queriesRunning: Gauge
-  readonly queryRecords: Counter<'type'>
-  readonly membersReports: Counter
-  readonly members: Gauge<'status'>
+  readonly registry: Prom.Registry = new Registry()
+  readonly emitted: Prom.Counter
+  readonly rejected: Prom.Counter
+  readonly acked: Prom.Counter
+  readonly reemitted: Prom.Counter
+  readonly backlog: Prom.Gauge
+  readonly lagSeconds: Prom.Gauge
+  readonly rpcSeconds: Prom.Histogram<'command'>
+  readonly pacingWaits: Prom.Counter
+  readonly pacingWaitSeconds: Prom.Counter
+  readonly reconnects: Prom.Counter
+  readonly edgeErrors: Prom.Counter<'kind'>
+  readonly leaseHeld: Prom.Gauge
+  readonly leaseLapses: Prom.Counter
+  readonly cursor: Prom.Gauge
+  readonly queries: Prom.Counter<'outcome'>
+  readonly queriesRunning: Prom.Gauge
+  readonly queryRecords: Prom.Counter<'type'>
+  readonly membersReports: Prom.Counter
+  readonly members: Prom.Gauge<'status'>
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry]

@@ -16,6 +16,7 @@ import { waitFor } from '../scripts/harness/wait.ts'
 import { cpuSeconds, descendants, statusKiB } from './proc.ts'
 import { inspectQueueDb, type QueueDbFacts } from './queue-storage.ts'
 import { nowMs, type Summary, sleep, summarize } from './stats.ts'
+import { unitBridge } from './unit-settings.ts'
 
 export interface QueueScaleResult {
   count: number
@@ -126,6 +127,7 @@ export async function measureQueueScale(o: QueueScaleOptions): Promise<QueueScal
     cursorFile: o.cursorFile,
     bridgeId: 'bench-scale',
     extraArgs: o.bridgeArgs,
+    ...unitBridge(),
   })
   const drainStart = nowMs()
   const cpuBefore = cpuSeconds(bridge.pid)

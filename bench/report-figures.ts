@@ -197,7 +197,17 @@ export function footprintView(r: BenchResults) {
     cpuSeconds: fmt(cpuSeconds, 2),
     cpuMsPerEvent: fmt((1000 * cpuSeconds) / count, 2),
   })
+  const bridge = r.bridgeProcess
   return {
+    asUnit: bridge
+      ? {
+          entry: bridge.entry,
+          settings: [
+            `NODE_OPTIONS="${bridge.nodeArgs.join(' ')}"`,
+            ...Object.entries(bridge.env).map(([k, v]) => `${k}=${v}`),
+          ].join(' '),
+        }
+      : undefined,
     duringBurst: run?.footprint ? row(run.count, run.footprint.peakRssMiB, run.footprint.cpuSeconds) : undefined,
     duringDrain: q ? row(q.count, q.bridgePeakRssMiB, q.bridgeCpuSeconds) : undefined,
   }

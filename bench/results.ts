@@ -19,6 +19,11 @@ export interface BenchResults {
   webhookVersion?: string
   /** agent-bridge's effective pacing flags in this run. */
   bridgeSettings?: string
+  /**
+   * How the bench ran the bridge (bench/unit-settings.ts); absent in runs recorded before it ran
+   * the bridge as the systemd unit does, from agent-bridge/cli.ts without Node flags.
+   */
+  bridgeProcess?: { entry: string; nodeArgs: string[]; env: Record<string, string> }
   latency: Partial<Record<SystemId, LatencyResult>>
   bursts: BurstRun[]
   rateSearch?: RateSearch

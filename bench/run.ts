@@ -25,6 +25,7 @@ import { writeReport } from './report.ts'
 import type { BenchResults } from './results.ts'
 import { nowMs } from './stats.ts'
 import { bridgeSettings, directSystem, type EventSystem, edgeSystem, type SystemId, webhookSystem } from './systems.ts'
+import { unitBridge } from './unit-settings.ts'
 import { ensureWebhook, startWebhook, stopAllWebhooks } from './webhook.ts'
 
 let interrupted = false
@@ -172,6 +173,7 @@ async function main(argv: string[]): Promise<number> {
     r.webhookVersion = webhook?.version
     r.facts = machineFacts(webhook?.version)
     r.bridgeSettings = await bridgeSettings(o.bridgeArgs)
+    r.bridgeProcess = unitBridge()
     load('setup')
     // Every figure uses the edge: system A, its ingest, its queue.
     log('starting the edge (wrangler dev, local workerd)')

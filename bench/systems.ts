@@ -10,6 +10,7 @@ import { fireEvent } from '../client/sdk.ts'
 import { type BridgeProcess, startBridge } from '../scripts/harness/bridge.ts'
 import type { LocalEdge } from '../scripts/harness/local-edge.ts'
 import { HARNESS_PROFILE, type SerfCluster } from '../scripts/harness/serf.ts'
+import { unitBridge } from './unit-settings.ts'
 import type { WebhookServer } from './webhook.ts'
 
 export type SystemId = 'edge' | 'direct' | 'webhook'
@@ -98,6 +99,7 @@ export function edgeSystem(
     cursorFile,
     bridgeId: `bench-${edgeCluster}`,
     extraArgs,
+    ...unitBridge(),
   })
   return {
     id: 'edge',

@@ -7,6 +7,7 @@
 import type { z } from 'zod'
 import {
   type EdgeAnswer,
+  type EdgeResponse,
   type EdgeSigner,
   readAnswer,
   type SignedRequest,
@@ -72,7 +73,7 @@ export async function sendSigned<T>(
   }
 }
 
-function retryAfterMs(response: Response, capMs: number): number {
+function retryAfterMs(response: EdgeResponse, capMs: number): number {
   const seconds = Number(response.headers.get('retry-after'))
   return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, capMs) : 0
 }

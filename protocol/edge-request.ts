@@ -8,12 +8,35 @@ import { EdgeProblemError, EdgeUnreachableError } from './problem.ts'
 import { type SignKey, signPayload } from './signature.ts'
 import { SENDER_HEADER } from './wire.ts'
 
+/** What an attempt reads of an answer; a `fetch` Response is one. */
+export interface EdgeResponse {
+  readonly ok: boolean
+  readonly status: number
+  readonly statusText: string
+  readonly headers: { get(name: string): string | null }
+  text(): Promise<string>
+}
+
+/** What an attempt hands to {@link EdgeFetch}. */
+export interface EdgeFetchInit {
+  method: 'GET' | 'POST'
+  headers: Record<string, string>
+  body?: string
+  signal: AbortSignal
+}
+
+/**
+ * How an attempt travels: the global `fetch` (the SDK's default) or anything that answers these
+ * calls as it does (the bridge's `node:http` transport, agent-bridge/edge-http.ts).
+ */
+export type EdgeFetch = (url: URL, init: EdgeFetchInit) => Promise<EdgeResponse>
+
 /** Who signs, and how requests travel. */
 export interface EdgeSigner {
   /** Sender id for the `serf-edge-sender` header; bridges, verified by cluster, send none. */
   sender?: string
   keys: SignKey[]
-  fetch: typeof fetch
+  fetch: EdgeFetch
 }
 
 /** A request to sign and send. */
@@ -36,7 +59,7 @@ export interface AttemptOptions {
 
 /** What came back: the response and its whole body. */
 export interface EdgeAnswer {
-  response: Response
+  response: EdgeResponse
   text: string
 }
 

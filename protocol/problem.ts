@@ -107,7 +107,10 @@ export class EdgeProblemError extends Error {
    * Read a refusal from a response whose body was read as `text`, problem+json or not (a
    * proxy's HTML 502 is a problem too).
    */
-  static fromResponse(response: Response, text: string): EdgeProblemError {
+  static fromResponse(
+    response: { status: number; statusText: string; headers: { get(name: string): string | null } },
+    text: string,
+  ): EdgeProblemError {
     const fallback: Problem = {
       type: 'about:blank',
       title: response.statusText || `HTTP ${response.status}`,

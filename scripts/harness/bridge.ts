@@ -37,6 +37,8 @@ export interface BridgeProcessOptions {
    * gives `dist/agent-bridge.js` to measure the bin as `npm install -g` installs it.
    */
   entry?: string
+  /** Environment on top of the spawner's (e.g. the unit's `MALLOC_ARENA_MAX`). */
+  env?: Record<string, string>
 }
 
 /** Options for the process itself: where it runs, its environment, its output. */
@@ -68,6 +70,7 @@ export function spawnBridge(options: BridgeProcessOptions, spawn: BridgeSpawnOpt
   ]
   const env = {
     ...(spawn.env ?? process.env),
+    ...options.env,
     SERF_EDGE_BRIDGE_KEY: options.bridgeKey,
     SERF_RPC_AUTH: options.rpcAuth || undefined,
   }
