@@ -27,7 +27,8 @@ let ca: string
 let port: number
 const started: OwnedProcess[] = []
 
-async function build(out: string, ...more: string[]) {
+/** `node scripts/selfhost.ts` into `out` with the test's clusters and senders; `env` default this one's. */
+async function build(out: string, more: string[] = [], env: NodeJS.ProcessEnv = process.env) {
   return run(
     process.execPath,
     [
@@ -37,7 +38,7 @@ async function build(out: string, ...more: string[]) {
       `--var=SENDERS:${SENDERS}`,
       ...more,
     ],
-    { cwd: REPOSITORY },
+    { cwd: REPOSITORY, env },
   )
 }
 
@@ -87,12 +88,11 @@ beforeAll(async () => {
   ])
   ca = await readFile(join(dir, 'cert.pem'), 'utf8')
   port = await freePort()
-  await build(
-    join(dir, 'tls'),
+  await build(join(dir, 'tls'), [
     `--listen=127.0.0.1:${port}`,
     `--tls-cert=${join(dir, 'cert.pem')}`,
     `--tls-key=${join(dir, 'key.pem')}`,
-  )
+  ])
   await mkdir(join(dir, 'keys'), { mode: 0o700 })
   for (const name of KEY_NAMES) await writeFile(join(dir, 'keys', name), generateHmacKey().secret, { mode: 0o600 })
 }, 120_000)
@@ -154,17 +154,7 @@ describe('the built folder', () => {
   it('writes keys into the config only with --inline-keys, and then readable by its owner only', async () => {
     const keys = Object.fromEntries(KEY_NAMES.map((name) => [name, generateHmacKey().secret]))
     const out = join(dir, 'inline')
-    await run(
-      process.execPath,
-      [
-        join(REPOSITORY, 'scripts/selfhost.ts'),
-        `--out=${out}`,
-        `--var=CLUSTERS:${CLUSTERS}`,
-        `--var=SENDERS:${SENDERS}`,
-        '--inline-keys',
-      ],
-      { cwd: REPOSITORY, env: { ...process.env, ...keys } },
-    )
+    await build(out, ['--inline-keys'], { ...process.env, ...keys })
     const config = await readFile(join(out, 'serf-edge.capnp'), 'utf8')
     for (const [name, value] of Object.entries(keys)) expect(config).toContain(`(name = "${name}", text = "${value}")`)
     expect((await stat(join(out, 'serf-edge.capnp'))).mode & 0o777).toBe(0o600)
@@ -184,7 +174,7 @@ describe('the built folder', () => {
 
   it('comes with a systemd unit that systemd-analyze accepts, handing each key over as a credential', async () => {
     const out = join(dir, 'unit')
-    await build(out, `--install-dir=${out}`)
+    await build(out, [`--install-dir=${out}`])
     const unit = await readFile(join(out, 'serf-edge.service'), 'utf8')
     for (const name of KEY_NAMES) expect(unit).toContain(`LoadCredential=${name}:/etc/serf-edge/edge-keys/${name}`)
     expect(unit).toContain(`ExecStart=${out}/serve`)
@@ -203,16 +193,16 @@ describe('the built folder', () => {
     expect((refused as { stderr: string }).stderr).toMatch(/is not empty and was not built by this script/)
     expect(await readFile(join(foreign, 'notes.txt'), 'utf8')).toBe('mine')
 
-    const badListen = await build(join(dir, 'x'), '--listen=8787').catch(
+    const badListen = await build(join(dir, 'x'), ['--listen=8787']).catch(
       (error: { code: number; stderr: string }) => error,
     )
     expect(badListen).toMatchObject({ code: 2 })
     expect((badListen as { stderr: string }).stderr).toMatch(/--listen wants host:port/)
-    const halfTls = await build(join(dir, 'y'), `--tls-cert=${join(dir, 'cert.pem')}`).catch(
+    const halfTls = await build(join(dir, 'y'), [`--tls-cert=${join(dir, 'cert.pem')}`]).catch(
       (error: { code: number; stderr: string }) => error,
     )
     expect((halfTls as { stderr: string }).stderr).toMatch(/--tls-cert and --tls-key go together/)
-    const inlineUnset = await build(join(dir, 'z'), '--inline-keys').catch(
+    const inlineUnset = await build(join(dir, 'z'), ['--inline-keys']).catch(
       (error: { code: number; stderr: string }) => error,
     )
     expect((inlineUnset as { stderr: string }).stderr).toMatch(
