@@ -14,7 +14,7 @@
  * - **Anti-entropy repairs only the last 512.** Push/pull carries a node's 512-slot event
  *   buffer to a random peer once per interval (15 s `local`, 30 s `lan`, 60 s `wan`, longer
  *   above 32 members). A missed event is repaired only while it is among the newest 512, so the
- *   pace follows the cluster: 90 % of 512 per interval, slower for events too large for gossip
+ *   pace follows the cluster: 95 % of 512 per interval, slower for events too large for gossip
  *   to carry at that rate (gossip-limits.ts). The profile is a flag (the RPC does not tell it);
  *   the member count comes from each `stats` read.
  * - **Newest first.** The broadcast queue sends fewest-transmissions first, then largest,
@@ -77,7 +77,7 @@ export interface PaceChange {
 /**
  * What the operator reads when the pace is set or changes: at warn when `-max-rate` goes beyond
  * what Serf can repair.
- * @example paceMessage(pacer.pace).message // 'pace 15.4/s: lan profile, 3 members, push/pull every 30 s, …'
+ * @example paceMessage(pacer.pace).message // 'pace 16.2/s: lan profile, 3 members, push/pull every 30 s, …'
  */
 export function paceMessage({ view, pace, rate, overridden }: PaceChange): { level: 'info' | 'warn'; message: string } {
   if (!overridden) return { level: 'info', message: describePace(view, pace) }
