@@ -17,6 +17,7 @@ export class BridgeMetrics {
   readonly rpcSeconds: Histogram<'command'>
   readonly pacingWaits: Counter
   readonly pacingWaitSeconds: Counter
+  readonly paceBackoffs: Counter
   readonly reconnects: Counter
   readonly edgeErrors: Counter<'kind'>
   readonly leaseHeld: Gauge
@@ -64,6 +65,11 @@ export class BridgeMetrics {
     this.pacingWaitSeconds = new Counter({
       name: `${p}pacing_wait_seconds_total`,
       help: 'Time spent in pacing waits',
+      registers,
+    })
+    this.paceBackoffs = new Counter({
+      name: `${p}pace_backoffs_total`,
+      help: "Times a slow answer from Serf (its handlers behind) halved the bridge's rate",
       registers,
     })
     this.reconnects = new Counter({

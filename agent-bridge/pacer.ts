@@ -90,6 +90,15 @@ export function paceMessage({ view, pace, rate, overridden }: PaceChange): { lev
   }
 }
 
+/** A slow `stats` answer halved the rate: the agent's own handlers are behind. */
+export interface Backoff {
+  /** How long the agent took to answer `stats`. */
+  answeredMs: number
+  /** Events per second before and after halving. */
+  from: number
+  to: number
+}
+
 export interface PacerOptions {
   /** The agents' `-profile` (default `lan`, Serf's own); with the member count it sets the pace. */
   profile?: GossipProfile
@@ -113,6 +122,8 @@ export interface PacerOptions {
   onWait?: (waitedMs: number) => void
   /** Called at the first `stats` read and whenever the members change the pace. */
   onPace?: (change: PaceChange) => void
+  /** Called each time a slow `stats` answer halves the rate, with how long it took. */
+  onBackoff?: (backoff: Backoff) => void
   /** Time as the pacer sees it (default the real, monotonic one). */
   clock?: Clock
 }
@@ -126,6 +137,7 @@ export class Pacer {
   readonly #slowAgentMs: number
   readonly #onWait: (waitedMs: number) => void
   readonly #onPace: (change: PaceChange) => void
+  readonly #onBackoff: (backoff: Backoff) => void
   /** `maxRate` when given (Infinity for 0), replacing the cluster's pace. */
   readonly #override: number | undefined
   readonly #clock: Clock
@@ -150,6 +162,7 @@ export class Pacer {
     this.#slowAgentMs = options.slowAgentMs ?? 250
     this.#onWait = options.onWait ?? (() => {})
     this.#onPace = options.onPace ?? (() => {})
+    this.#onBackoff = options.onBackoff ?? (() => {})
     this.#override = options.maxRate === 0 ? Number.POSITIVE_INFINITY : options.maxRate
     this.#clock = options.clock ?? realClock
     // Until the first `stats` read: one member, the fastest pace the profile allows.
@@ -230,6 +243,7 @@ export class Pacer {
       const current = Number.isFinite(this.#rate) ? this.#rate : 1000
       this.#rate = Math.max(1, current / 2)
       this.#nextSlot = this.#lastSample + tookMs
+      this.#onBackoff({ answeredMs: tookMs, from: current, to: this.#rate })
     } else if (this.#rate < this.#ceiling) {
       this.#rate = Math.min(this.#ceiling, this.#rate * 1.1 + 0.5)
     }

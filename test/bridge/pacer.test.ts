@@ -5,7 +5,14 @@
  * agent answers slowly; stopping on abort. The agent is a script of `stats` answers.
  */
 import { describe, expect, it } from 'vitest'
-import { type AgentSample, type PaceChange, Pacer, type PacerOptions, paceMessage } from '../../agent-bridge/pacer.ts'
+import {
+  type AgentSample,
+  type Backoff,
+  type PaceChange,
+  Pacer,
+  type PacerOptions,
+  paceMessage,
+} from '../../agent-bridge/pacer.ts'
 import type { Clock } from '../../protocol/timing.ts'
 
 /** Virtual time: a sleep moves the clock instead of waiting. */
@@ -256,6 +263,17 @@ describe('a slow agent', () => {
       expect(rate).toBeLessThanOrEqual(before * 1.1 + 0.5)
     }
     expect(rates.at(-1)).toBe(20)
+  })
+
+  it('tells each halving, with how long the answer took', async () => {
+    const script: Step[] = [{ sample: calm, takesMs: 300 }, { sample: calm, takesMs: 400 }, { sample: calm }]
+    const backoffs: Backoff[] = []
+    const { admit } = pacerWith(script, { maxRate: 20, sampleEveryMs: 0, onBackoff: (b) => backoffs.push(b) })
+    await admit(5)
+    expect(backoffs).toEqual([
+      { answeredMs: 300, from: 20, to: 10 },
+      { answeredMs: 400, from: 10, to: 5 },
+    ])
   })
 
   it("climbs back to the cluster's pace, not beyond", async () => {
