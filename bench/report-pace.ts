@@ -119,7 +119,9 @@ export function paceSection(results: PaceResults | undefined): string | undefine
         `work queued for ${fmt(q.seconds)} s in ${q.stretches} stretch${q.stretches === 1 ? '' : 'es'} ` +
           `(${fmt(100 * q.share)} % of the bridge's run), ${grouped(q.delivered)} events delivered in them`,
       )
-    } else if (!s.backlog) facts.push('recorded before the while-queued rate was measured')
+    } else if (s.backlog)
+      facts.push("while queued: from the bridge's start to the last arrival, the backlog holding work throughout")
+    else facts.push('recorded before the while-queued rate was measured')
     facts.push(
       `node-0's slowest and fastest 10-s windows ${fmt(run.windowRates.min)}/s and ${fmt(run.windowRates.max)}/s`,
     )
@@ -152,7 +154,10 @@ export function paceSection(results: PaceResults | undefined): string | undefine
     if (halvings !== undefined && (s.handlerSleepMs || halvings > 0))
       facts.push(
         halvings === 0
-          ? "the pacer never halved (no `stats` answer over 250 ms): Serf's handler channels took up the lag"
+          ? 'the pacer never halved (no `stats` answer over 250 ms): ' +
+              (run.handlerThroughput !== undefined && run.handlerThroughput < run.designPace
+                ? "Serf's handler channels took up the lag"
+                : 'the handlers kept up')
           : `the pacer halved ${halvings} times on \`stats\` answers over 250 ms` +
               (run.lowestRate !== undefined ? `, down to ${fmt(run.lowestRate)}/s at the lowest` : ''),
       )
