@@ -43,7 +43,7 @@ export interface BridgeOptions {
   pollWaitMs?: number
   /** Backoff after edge failures: first step and cap (defaults 500 ms, 30 s). */
   backoff?: Partial<BackoffPolicy>
-  pacing?: Omit<PacerOptions, 'onWait' | 'onPace' | 'clock'>
+  pacing?: Omit<PacerOptions, 'onWait' | 'onPace' | 'onBackoff' | 'clock'>
 }
 
 export { BridgeFatalError }

@@ -40,9 +40,9 @@ Options (each also from the environment variable shown):
   -batch-size=N           Events per poll, 1..1000 (default 256)               SERF_EDGE_BATCH_SIZE
   -gossip-profile=NAME    The agents' Serf -profile: lan (default), wan or    SERF_EDGE_GOSSIP_PROFILE
                           local. With the live member count it sets the pace:
-                          90 % of the 512 events per push/pull interval that
-                          Serf can repair after a gossip miss (15.4/s lan,
-                          30.7/s local with 3 nodes; slower above 32 members
+                          95 % of the 512 events per push/pull interval that
+                          Serf can repair after a gossip miss (16.2/s lan,
+                          32.4/s local with 3 nodes; slower above 32 members
                           and for events too large for gossip to carry)
   -max-rate=N             Events/s instead of that pace (0 = no cap). Above   SERF_EDGE_MAX_RATE
                           it, an event that gossip misses on a node may never

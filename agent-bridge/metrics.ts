@@ -33,6 +33,7 @@ export class BridgeMetrics {
   readonly rpcSeconds: Prom.Histogram<'command'>
   readonly pacingWaits: Prom.Counter
   readonly pacingWaitSeconds: Prom.Counter
+  readonly paceBackoffs: Prom.Counter
   readonly reconnects: Prom.Counter
   readonly edgeErrors: Prom.Counter<'kind'>
   readonly leaseHeld: Prom.Gauge
@@ -80,6 +81,11 @@ export class BridgeMetrics {
     this.pacingWaitSeconds = new Counter({
       name: `${p}pacing_wait_seconds_total`,
       help: 'Time spent in pacing waits',
+      registers,
+    })
+    this.paceBackoffs = new Counter({
+      name: `${p}pace_backoffs_total`,
+      help: "Times a slow answer from Serf (its handlers behind) halved the bridge's rate",
       registers,
     })
     this.reconnects = new Counter({

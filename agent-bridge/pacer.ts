@@ -14,7 +14,7 @@
  * - **Anti-entropy repairs only the last 512.** Push/pull carries a node's 512-slot event
  *   buffer to a random peer once per interval (15 s `local`, 30 s `lan`, 60 s `wan`, longer
  *   above 32 members). A missed event is repaired only while it is among the newest 512, so the
- *   pace follows the cluster: 90 % of 512 per interval, slower for events too large for gossip
+ *   pace follows the cluster: 95 % of 512 per interval, slower for events too large for gossip
  *   to carry at that rate (gossip-limits.ts). The profile is a flag (the RPC does not tell it);
  *   the member count comes from each `stats` read.
  * - **Newest first.** The broadcast queue sends fewest-transmissions first, then largest,
@@ -77,7 +77,7 @@ export interface PaceChange {
 /**
  * What the operator reads when the pace is set or changes: at warn when `-max-rate` goes beyond
  * what Serf can repair.
- * @example paceMessage(pacer.pace).message // 'pace 15.4/s: lan profile, 3 members, push/pull every 30 s, …'
+ * @example paceMessage(pacer.pace).message // 'pace 16.2/s: lan profile, 3 members, push/pull every 30 s, …'
  */
 export function paceMessage({ view, pace, rate, overridden }: PaceChange): { level: 'info' | 'warn'; message: string } {
   if (!overridden) return { level: 'info', message: describePace(view, pace) }
@@ -88,6 +88,15 @@ export function paceMessage({ view, pace, rate, overridden }: PaceChange): { lev
     level: 'warn',
     message: `${set}, above the ${allowed}: an event that gossip misses on a node may never reach it`,
   }
+}
+
+/** A slow `stats` answer halved the rate: the agent's own handlers are behind. */
+export interface Backoff {
+  /** How long the agent took to answer `stats`. */
+  answeredMs: number
+  /** Events per second before and after halving. */
+  from: number
+  to: number
 }
 
 export interface PacerOptions {
@@ -113,6 +122,8 @@ export interface PacerOptions {
   onWait?: (waitedMs: number) => void
   /** Called at the first `stats` read and whenever the members change the pace. */
   onPace?: (change: PaceChange) => void
+  /** Called each time a slow `stats` answer halves the rate, with how long it took. */
+  onBackoff?: (backoff: Backoff) => void
   /** Time as the pacer sees it (default the real, monotonic one). */
   clock?: Clock
 }
@@ -126,6 +137,7 @@ export class Pacer {
   readonly #slowAgentMs: number
   readonly #onWait: (waitedMs: number) => void
   readonly #onPace: (change: PaceChange) => void
+  readonly #onBackoff: (backoff: Backoff) => void
   /** `maxRate` when given (Infinity for 0), replacing the cluster's pace. */
   readonly #override: number | undefined
   readonly #clock: Clock
@@ -150,6 +162,7 @@ export class Pacer {
     this.#slowAgentMs = options.slowAgentMs ?? 250
     this.#onWait = options.onWait ?? (() => {})
     this.#onPace = options.onPace ?? (() => {})
+    this.#onBackoff = options.onBackoff ?? (() => {})
     this.#override = options.maxRate === 0 ? Number.POSITIVE_INFINITY : options.maxRate
     this.#clock = options.clock ?? realClock
     // Until the first `stats` read: one member, the fastest pace the profile allows.
@@ -230,6 +243,7 @@ export class Pacer {
       const current = Number.isFinite(this.#rate) ? this.#rate : 1000
       this.#rate = Math.max(1, current / 2)
       this.#nextSlot = this.#lastSample + tookMs
+      this.#onBackoff({ answeredMs: tookMs, from: current, to: this.#rate })
     } else if (this.#rate < this.#ceiling) {
       this.#rate = Math.min(this.#ceiling, this.#rate * 1.1 + 0.5)
     }

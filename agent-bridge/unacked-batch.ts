@@ -14,7 +14,7 @@ import { type PaceChange, Pacer, type PacerOptions, paceMessage } from './pacer.
 
 export interface UnackedBatchParts {
   agent: AgentLink
-  pacing?: Omit<PacerOptions, 'onWait' | 'onPace' | 'clock'>
+  pacing?: Omit<PacerOptions, 'onWait' | 'onPace' | 'onBackoff' | 'clock'>
   /** Emitting stops once this lapses. */
   lease: HeldLease
   logger: Logger
@@ -49,6 +49,13 @@ export class UnackedBatch {
           metrics.pacingWaitSeconds.inc(ms / 1000)
         },
         onPace: (change) => logPace(parts.logger, change),
+        onBackoff: ({ answeredMs, from, to }) => {
+          metrics.paceBackoffs.inc()
+          parts.logger.warn(
+            { answeredMs: Math.round(answeredMs), from: Number(from.toFixed(2)), to: Number(to.toFixed(2)) },
+            `Serf took ${Math.round(answeredMs)} ms to answer stats: its handlers are behind; pace halved to ${to.toFixed(1)}/s`,
+          )
+        },
       },
     )
   }

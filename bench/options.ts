@@ -28,8 +28,8 @@ export const HELP = `Usage: npm run bench -- [options]
                           needs root: it runs alone, in a network namespace dropping UDP):
                           ${PACE_SCENARIOS.map((s) => s.id).join(', ')}
   --pace-events=N         events of every pace scenario instead of its own (10,000 bursts,
-                          3,000 with slow handlers, 8,000 queued for them, a
-                          20,000 backlog)
+                          3,000 with slow handlers, 8,000 queued for them, 6,000
+                          queued for 100-ms handlers, a 100,000 backlog)
   --pace-note=TEXT        what else loaded the machine during the pace run, kept with its numbers
   --pace-results=PATH     where pace scenarios are merged in, by id (default
                           docs/BENCHMARKS-pace-results.json); --from-json reads it for the report

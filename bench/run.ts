@@ -265,7 +265,7 @@ async function main(argv: string[]): Promise<number> {
           )
           log(
             `pace ${scenario.id}: ${run.onEveryNode}/${run.count} on every node in ${run.deliverySeconds.toFixed(1)} s, ` +
-              `${run.achievedRate.toFixed(2)}/s = ${(run.ratio * 100).toFixed(1)} % of the repair-safe ${run.repairSafeRate.toFixed(1)}/s; ` +
+              `${(run.whileQueued?.rate ?? run.achievedRate).toFixed(2)}/s while queued = ${(run.ratio * 100).toFixed(1)} % of the repair-safe ${run.repairSafeRate.toFixed(1)}/s; ` +
               `lost per node ${run.lostPerNode.join('/')}, duplicates ${run.duplicates}; saved to ${o.paceResults}`,
           )
         } catch (error) {

@@ -20,6 +20,8 @@ export async function fireBurst(
   count: number,
   make: (i: number) => BurstEvent,
   concurrency = 32,
+  /** Called as the edge accepts event `i`. */
+  onAccepted?: (i: number) => void,
 ): Promise<EventAccepted[]> {
   const answers = new Array<EventAccepted>(count)
   let next = 0
@@ -28,6 +30,7 @@ export async function fireBurst(
     while (next < count) {
       const i = next++
       answers[i] = await fireEvent({ edgeUrl: edge.url, cluster, sender, key: edge.senderKeys[sender]!, ...make(i) })
+      onAccepted?.(i)
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))

@@ -115,9 +115,9 @@ describe('a burst through the loop', () => {
     // The pace and why, from the agents' profile and their members, before the first event.
     expect(active.lines.find((l) => l.msg.startsWith('pace '))).toMatchObject({
       msg:
-        'pace 30.7/s: local profile, 3 members, push/pull every 15 s, 512-event buffer (90 % of 34.1/s); ' +
+        'pace 32.4/s: local profile, 3 members, push/pull every 15 s, 512-event buffer (95 % of 34.1/s); ' +
         'events over 346 bytes encoded go slower, as gossip carries fewer of them',
-      rate: 30.72,
+      rate: 32.43,
       members: 3,
     })
     const count = 40

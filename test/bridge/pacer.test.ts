@@ -5,7 +5,14 @@
  * agent answers slowly; stopping on abort. The agent is a script of `stats` answers.
  */
 import { describe, expect, it } from 'vitest'
-import { type AgentSample, type PaceChange, Pacer, type PacerOptions, paceMessage } from '../../agent-bridge/pacer.ts'
+import {
+  type AgentSample,
+  type Backoff,
+  type PaceChange,
+  Pacer,
+  type PacerOptions,
+  paceMessage,
+} from '../../agent-bridge/pacer.ts'
 import type { Clock } from '../../protocol/timing.ts'
 
 /** Virtual time: a sleep moves the clock instead of waiting. */
@@ -76,22 +83,22 @@ function expectGaps(times: number[], ms: number) {
 }
 
 describe('the pace the cluster allows', () => {
-  it("by default paces for Serf's lan profile: 90 % of 512 events per 30 s push/pull", async () => {
+  it("by default paces for Serf's lan profile: 95 % of 512 events per 30 s push/pull", async () => {
     const { admit, pacer } = pacerWith([{ sample: calm }])
     const at = await admit(20)
-    expect(pacer.rate).toBeCloseTo(15.36, 6)
-    expectGaps(at.slice(5), 1000 / 15.36)
+    expect(pacer.rate).toBeCloseTo(16.2133, 4)
+    expectGaps(at.slice(5), 1000 / pacer.rate)
   })
 
   it.each([
-    ['local', 30.72],
-    ['lan', 15.36],
-    ['wan', 7.68],
+    ['local', 32.4267],
+    ['lan', 16.2133],
+    ['wan', 8.1067],
   ] as const)('%s with 3 members: %f events/s', async (profile, rate) => {
     const { admit, pacer, paces } = pacerWith([{ sample: calm }], { profile })
     const at = await admit(12)
-    expect(pacer.rate).toBeCloseTo(rate, 6)
-    expectGaps(at.slice(5), 1000 / rate)
+    expect(pacer.rate).toBeCloseTo(rate, 4)
+    expectGaps(at.slice(5), 1000 / pacer.rate)
     expect(paces).toHaveLength(1)
     expect(paces[0]).toMatchObject({ overridden: false, view: { profile, alive: 3, known: 3 } })
   })
@@ -99,10 +106,10 @@ describe('the pace the cluster allows', () => {
   it("slows above 32 live members as memberlist stretches push/pull; failed and left ones don't count", async () => {
     const big = pacerWith([{ sample: { eventQueue: 0, members: 100 } }])
     await big.admit(1)
-    expect(big.pacer.rate).toBeCloseTo((0.9 * 512) / 90, 6)
+    expect(big.pacer.rate).toBeCloseTo((0.95 * 512) / 90, 6)
     const shrunk = pacerWith([{ sample: { eventQueue: 0, members: 100, failed: 60, left: 10 } }])
     await shrunk.admit(1)
-    expect(shrunk.pacer.rate).toBeCloseTo(15.36, 6)
+    expect(shrunk.pacer.rate).toBeCloseTo(16.2133, 4)
   })
 
   it('re-derives the pace when the members change it, and tells each change once', async () => {
@@ -111,22 +118,22 @@ describe('the pace the cluster allows', () => {
     const { admit, paces } = pacerWith(script, { sampleEveryMs: 0 })
     const at = await admit(script.length)
     expect(paces.map((p) => [p.view.alive, Number(p.rate.toFixed(2))])).toEqual([
-      [3, 15.36],
-      [100, 5.12],
-      [4, 15.36],
+      [3, 16.21],
+      [100, 5.4],
+      [4, 16.21],
     ])
     // Each event reserves the gap after it at the pace of the read before it: the 7th read
     // (100 members) spaces the 9th event, the 10th read (4 members) the 12th.
     const [before, ...rest] = gaps(at).slice(6)
-    expect(before).toBeCloseTo(1000 / 15.36, 6)
-    expect(rest.map((gap) => Number(gap.toFixed(1)))).toEqual([195.3, 195.3, 195.3, 65.1])
+    expect(before).toBeCloseTo(1000 / (0.95 * (512 / 30)), 6)
+    expect(rest.map((gap) => Number(gap.toFixed(1)))).toEqual([185.0, 185.0, 185.0, 61.7])
   })
 
   it('spaces events too large for gossip to carry at the pace further apart', async () => {
     const { admit } = pacerWith([{ sample: calm }])
     const at = await admit(12, undefined, 512)
-    // Two 512-byte events per packet, 10 packets/s, each event sent 4 times: 5/s, 4.5/s paced.
-    expectGaps(at.slice(5), 1000 / 4.5)
+    // Two 512-byte events per packet, 10 packets/s, each event sent 4 times: 5/s, 4.75/s paced.
+    expectGaps(at.slice(5), 1000 / 4.75)
   })
 
   it('reads the members before the first event when asked, and tells the pace', async () => {
@@ -137,8 +144,8 @@ describe('the pace the cluster allows', () => {
     expect(paceMessage(paces[0]!)).toEqual({
       level: 'info',
       message:
-        'pace 7.7/s: lan profile, 40 members, push/pull every 60 s (30 s ×2 above 32 members), 512-event buffer ' +
-        '(90 % of 8.5/s); events over 276 bytes encoded go slower, as gossip carries fewer of them',
+        'pace 8.1/s: lan profile, 40 members, push/pull every 60 s (30 s ×2 above 32 members), 512-event buffer ' +
+        '(95 % of 8.5/s); events over 276 bytes encoded go slower, as gossip carries fewer of them',
     })
   })
 })
@@ -153,7 +160,7 @@ describe("the operator's maxRate", () => {
     expect(paceMessage(paces[0]!)).toEqual({
       level: 'warn',
       message:
-        'pace 40/s: set by -max-rate, above the 15.4/s this cluster allows (lan profile, 3 members, push/pull ' +
+        'pace 40/s: set by -max-rate, above the 16.2/s this cluster allows (lan profile, 3 members, push/pull ' +
         'every 30 s, 512-event buffer): an event that gossip misses on a node may never reach it',
     })
   })
@@ -164,7 +171,7 @@ describe("the operator's maxRate", () => {
     expect(paceMessage(paces[0]!)).toEqual({
       level: 'info',
       message:
-        'pace 10/s: set by -max-rate, within the 30.7/s this cluster allows (local profile, 3 members, push/pull every 15 s, 512-event buffer)',
+        'pace 10/s: set by -max-rate, within the 32.4/s this cluster allows (local profile, 3 members, push/pull every 15 s, 512-event buffer)',
     })
   })
 })
@@ -258,13 +265,24 @@ describe('a slow agent', () => {
     expect(rates.at(-1)).toBe(20)
   })
 
+  it('tells each halving, with how long the answer took', async () => {
+    const script: Step[] = [{ sample: calm, takesMs: 300 }, { sample: calm, takesMs: 400 }, { sample: calm }]
+    const backoffs: Backoff[] = []
+    const { admit } = pacerWith(script, { maxRate: 20, sampleEveryMs: 0, onBackoff: (b) => backoffs.push(b) })
+    await admit(5)
+    expect(backoffs).toEqual([
+      { answeredMs: 300, from: 20, to: 10 },
+      { answeredMs: 400, from: 10, to: 5 },
+    ])
+  })
+
   it("climbs back to the cluster's pace, not beyond", async () => {
     const script: Step[] = [{ sample: calm, takesMs: 300 }, { sample: calm }]
     const { admit, pacer } = pacerWith(script, { profile: 'local', sampleEveryMs: 0 })
     await admit(1)
-    expect(pacer.rate).toBeCloseTo(15.36, 6)
+    expect(pacer.rate).toBeCloseTo(16.2133, 4)
     await admit(30)
-    expect(pacer.rate).toBeCloseTo(30.72, 6)
+    expect(pacer.rate).toBeCloseTo(32.4267, 4)
   })
 
   it('halves from 1000/s when there is no cap', async () => {
