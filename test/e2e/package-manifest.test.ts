@@ -4,7 +4,7 @@
  * packages dist/ imports. Packed and installed as test/e2e/packed-package.ts describes.
  */
 import { execFile } from 'node:child_process'
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { isBuiltin } from 'node:module'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -118,6 +118,14 @@ describe('runtime dependencies are exactly what dist/ imports', () => {
       for (const { path, external } of input.imports) {
         if (!external || isBuiltin(path)) continue
         imported.add(path.split('/', path.startsWith('@') ? 2 : 1).join('/'))
+      }
+    }
+    // Packages loaded through a createRequire() function (the bridge's metrics load prom-client's
+    // modules one by one): esbuild does not follow those, so read their literal specifiers.
+    for (const file of scripts) {
+      const text = await readFile(join(dist, file), 'utf8')
+      for (const [, specifier] of text.matchAll(/\brequire\w*\(\s*["']([^"'./][^"']*)["']\s*\)/g)) {
+        if (!isBuiltin(specifier!)) imported.add(specifier!.split('/', specifier!.startsWith('@') ? 2 : 1).join('/'))
       }
     }
     expect(scripts).toEqual(expect.arrayContaining(['client.js', 'serf-edge.js', 'agent-bridge.js']))
