@@ -5,7 +5,9 @@
  * wall clock). Events are fired one at a time with a pause, so each one finds the bridge waiting
  * on its long-poll. The bridge runs twice on the same edge, alternating rounds: once through the
  * URL `wrangler dev` serves (its proxy Worker in a workerd of its own, which production does
- * not have), once straight at the workerd that runs the Worker and the object.
+ * not have), once straight at the workerd that runs the Worker and the object. With
+ * SERF_EDGE_TEST_EDGE=selfhosted the edge is the self-hosted build on workerd (no wrangler, no
+ * proxy, no local trace store): one path, `selfhosted`.
  *
  *   node bench/bridge-hop.ts [--events=300] [--rounds=2] [--entry=dist/agent-bridge.js]
  *        [--node-args="…"] [--out=FILE]
@@ -66,22 +68,31 @@ async function listeningPorts(pids: number[]): Promise<number[]> {
 const dir = await mkdtemp(join(tmpdir(), 'serf-edge-hop-'))
 const cluster = await startSilentCluster(join(dir, 'serf'))
 const edge = await startEdge({ dir: join(dir, 'edge'), clusters: { [CLUSTER]: { maxEventAge: '1h' } } })
-const proxyPort = Number(new URL(edge.url).port)
-const workerd = descendants(edge.pid!).filter((p) => p.comm === 'workerd')
-let directUrl: string | undefined
-for (const port of await listeningPorts(workerd.map((p) => p.pid))) {
-  if (port === proxyPort) continue
-  if (await edgeAnswers(`http://127.0.0.1:${port}`)) {
-    directUrl = `http://127.0.0.1:${port}`
-    break
-  }
+type Path = 'proxy' | 'direct' | 'selfhosted'
+const PATHS: Path[] = edge.runtime === 'selfhosted' ? ['selfhosted'] : ['proxy', 'direct']
+const LABELS: Record<Path, string> = {
+  proxy: "through wrangler's proxy",
+  direct: "straight to the Worker's workerd",
+  selfhosted: 'the self-hosted edge (workerd alone)',
 }
-if (!directUrl) throw new Error(`no workerd port below wrangler (pid ${edge.pid}) answers as the serf-edge Worker`)
-process.stderr.write(`edge: ${edge.url} (wrangler's proxy), ${directUrl} (the Worker's workerd)\n`)
+let directUrl: string | undefined
+if (edge.runtime === 'wrangler') {
+  const proxyPort = Number(new URL(edge.url).port)
+  const workerd = descendants(edge.pid!).filter((p) => p.comm === 'workerd')
+  for (const port of await listeningPorts(workerd.map((p) => p.pid))) {
+    if (port === proxyPort) continue
+    if (await edgeAnswers(`http://127.0.0.1:${port}`)) {
+      directUrl = `http://127.0.0.1:${port}`
+      break
+    }
+  }
+  if (!directUrl) throw new Error(`no workerd port below wrangler (pid ${edge.pid}) answers as the serf-edge Worker`)
+  process.stderr.write(`edge: ${edge.url} (wrangler's proxy), ${directUrl} (the Worker's workerd)\n`)
+} else process.stderr.write(`edge: ${edge.url} (self-hosted, workerd pid ${edge.pid})\n`)
 
 const sender = Object.keys(edge.senderKeys)[0]!
 interface Sample {
-  path: 'proxy' | 'direct'
+  path: Path
   sequence: number
   /** POST → 202 at the sender, ms (context only). */
   postMs: number
@@ -99,12 +110,12 @@ interface Sample {
 const samples: Sample[] = []
 const load: number[] = [loadavg()[0]!]
 
-async function round(path: 'proxy' | 'direct', count: number): Promise<void> {
+async function round(path: Path, count: number): Promise<void> {
   const accepted = new Map<number, Line>()
   const handed: Line[] = []
   const bridge = spawnBridge(
     {
-      edgeUrl: path === 'proxy' ? edge.url : directUrl!,
+      edgeUrl: path === 'direct' ? directUrl! : edge.url,
       cluster: CLUSTER,
       bridgeKey: edge.bridgeKeys[CLUSTER]!,
       rpcAddr: cluster.agents[0]!.rpcAddr,
@@ -169,7 +180,7 @@ async function round(path: 'proxy' | 'direct', count: number): Promise<void> {
 
 try {
   for (let r = 0; r < rounds; r++) {
-    for (const path of ['proxy', 'direct'] as const) {
+    for (const path of PATHS) {
       process.stderr.write(`round ${r + 1}/${rounds}: ${path}\n`)
       await round(path, Math.ceil(perPath / rounds))
     }
@@ -189,7 +200,7 @@ const result = {
   nodeArgs: values['node-args'],
   loadAverage: load,
   summary: Object.fromEntries(
-    (['proxy', 'direct'] as const).map((path) => [
+    PATHS.map((path) => [
       path,
       {
         hop: by(path, 'hopMs'),
@@ -208,11 +219,9 @@ const row = (s: Summary) => `${fmt(s.median, 2)} / ${fmt(s.p99, 2)}`
 process.stdout.write(
   '| bridge polls | samples | append → Serf accepted (hop) | append → answer in the bridge | answer → Serf accepted | sender POST → 202 | sender start → append | append → 202 at the sender |\n' +
     '| --- | --- | --- | --- | --- | --- | --- | --- |\n' +
-    (['proxy', 'direct'] as const)
-      .map((path) => {
-        const s = result.summary[path]!
-        return `| ${path === 'proxy' ? "through wrangler's proxy" : "straight to the Worker's workerd"} | ${s.hop.n} | ${row(s.hop)} | ${row(s.edge)} | ${row(s.bridge)} | ${row(s.post)} | ${row(s.toAppend)} | ${row(s.appendTo202)} |`
-      })
-      .join('\n') +
+    PATHS.map((path) => {
+      const s = result.summary[path]!
+      return `| ${LABELS[path]} | ${s.hop.n} | ${row(s.hop)} | ${row(s.edge)} | ${row(s.bridge)} | ${row(s.post)} | ${row(s.toAppend)} | ${row(s.appendTo202)} |`
+    }).join('\n') +
     `\n\nmedian / p99 in ms; load average ${load.map((l) => l.toFixed(2)).join(' → ')}\n`,
 )
