@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util'
 import { unstable_readConfig } from 'wrangler'
 import {
   keyNamesFor,
+  keysReadAtStart,
   renderServeScript,
   renderSystemdUnit,
   renderWorkerdConfig,
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2))
   const plan = await build(options)
   const where = relative(process.cwd(), options.out) || '.'
-  const keys = plan.keyNames.filter((name) => plan.inlineKeys?.[name] === undefined)
+  const keys = keysReadAtStart(plan)
   console.log(
     [
       `self-hosted edge built in ${where}/ (${Math.round(performance.now() - started)} ms)`,

@@ -1,4 +1,5 @@
 /** Queue many events at a local edge with bounded concurrency, through the sender SDK. */
+import type { RetryOptions } from '../../client/edge-request.ts'
 import { fireEvent } from '../../client/sdk.ts'
 import type { EventAccepted } from '../../protocol/wire.ts'
 import type { LocalEdge } from './local-edge.ts'
@@ -7,6 +8,8 @@ export interface BurstEvent {
   name: string
   payload?: string | Uint8Array
   coalesce?: boolean
+  /** The SDK's retries of an unanswered request (same request id, so the edge queues it once). */
+  retry?: RetryOptions
 }
 
 /**

@@ -4,7 +4,6 @@
  * say (one file per key in SERF_EDGE_KEYS_DIR), the queues in a state folder that outlives
  * restarts and kill -9. `serve` execs workerd, so the pid kept is workerd's own.
  */
-import { spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { keyNamesFor } from '../selfhost/plan.ts'
@@ -69,14 +68,9 @@ export class SelfHostedEdge implements LocalEdge {
       '--outbound-allow=public,local',
       ...vars.map(([name, value]) => `--var=${name}:${value}`),
     ]
-    const output: string[] = []
-    const code = await new Promise<number | null>((done) => {
-      const child = spawn(process.execPath, args, { cwd: REPOSITORY, stdio: ['ignore', 'pipe', 'pipe'] })
-      child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()))
-      child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()))
-      child.once('exit', done)
-    })
-    if (code !== 0) throw new Error(`build:selfhost failed (exit ${code}):\n${output.join('')}`)
+    const build = new OwnedProcess('build:selfhost', process.execPath, args, { cwd: REPOSITORY })
+    const { code } = await build.exited
+    if (code !== 0) throw new Error(`build:selfhost failed (exit ${code}):\n${build.output}`)
   }
 
   /** Run `serve` (again: same port, keys and state) and wait until the Worker answers. */

@@ -9,9 +9,8 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, expect, it } from 'vitest'
 import { fireEvent, getEventStatus } from '../../client/sdk.ts'
-import type { EventAccepted } from '../../protocol/wire.ts'
 import type { SelfHostedEdge } from '../../scripts/harness/selfhosted-edge.ts'
-import { lamportFollowsQueue } from '../helpers/fire.ts'
+import { fireBurst, lamportFollowsQueue } from '../helpers/fire.ts'
 import { pipeline } from '../helpers/pipeline.ts'
 import { payloadText, waitFor } from '../helpers/serf-agent.ts'
 
@@ -32,24 +31,7 @@ describe('kill -9 of workerd mid-stream', () => {
     const bridge = p.startBridge('main')
     await bridge.waitForLog(/lease acquired/)
     const count = 1_500
-    const answers = new Array<EventAccepted>(count)
     let accepted = 0
-    let next = 0
-    const fire = async () => {
-      while (next < count) {
-        const i = next++
-        // The SDK retries an unanswered request with the same request id: the idempotency key.
-        answers[i] = await fireEvent({
-          ...sender(),
-          cluster: 'main',
-          name: 'crash',
-          payload: String(i),
-          coalesce: false,
-          retry: { attempts: 12, baseDelayMs: 200, maxDelayMs: 2_000 },
-        })
-        accepted++
-      }
-    }
     const crash = (async () => {
       await waitFor(() => accepted >= 500, { timeoutMs: 60_000, what: '500 accepted events' })
       const before = accepted
@@ -57,7 +39,23 @@ describe('kill -9 of workerd mid-stream', () => {
       await p.edge.start()
       return before
     })()
-    await Promise.all([...Array.from({ length: 8 }, fire), crash])
+    // The SDK retries an unanswered request with the same request id: the idempotency key.
+    const [answers] = await Promise.all([
+      fireBurst(
+        p.edge,
+        'main',
+        count,
+        (i) => ({
+          name: 'crash',
+          payload: String(i),
+          coalesce: false,
+          retry: { attempts: 12, baseDelayMs: 200, maxDelayMs: 2_000 },
+        }),
+        8,
+        () => accepted++,
+      ),
+      crash,
+    ])
     const acceptedBeforeKill = await crash
     expect(acceptedBeforeKill).toBeGreaterThanOrEqual(500)
     expect(acceptedBeforeKill).toBeLessThan(count)
